@@ -1,0 +1,75 @@
+# spp-activities: every set-up and check step lives here.
+# `make demo` and `make test` are the two commands a new machine needs.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV      := .venv
+BIN       := $(CURDIR)/$(VENV)/bin
+PY        := $(BIN)/python
+NODE_BIN  := $(CURDIR)/node_modules/.bin
+STAMP     := $(VENV)/.installed
+# The generator's ruff post-hook must be the pinned ruff from the venv.
+export PATH := $(BIN):$(NODE_BIN):$(PATH)
+
+GENERATE = openapi-python-client generate --path openapi.yaml --config generator-config.yml \
+	--meta none --fail-on-warning --overwrite
+
+.PHONY: help install generate check-generated lint-spec lint typecheck check test demo bench clean
+
+help:
+	@echo "make demo      run the main job against an embedded sandbox"
+	@echo "make test      run every check, then the test suite"
+	@echo "make install   create .venv and node_modules (other targets do it for you)"
+	@echo "make generate  regenerate generated/spp_api from openapi.yaml"
+	@echo "make check     lint the spec, check generated/, ruff, mypy --strict"
+	@echo "make bench     run the benchmarks under bench/"
+
+# Idempotent: re-runs only when the dependency files change.
+install: $(STAMP)
+$(STAMP): pyproject.toml package.json package-lock.json
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+generate: $(STAMP)
+	$(GENERATE) --output-path generated/spp_api
+
+# Regenerate into a temporary folder; any difference from generated/ fails.
+check-generated: $(STAMP)
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(GENERATE) --output-path "$$tmp/spp_api" >/dev/null; \
+	if ! diff -r -q generated/spp_api "$$tmp/spp_api" -x __pycache__; then \
+		echo "generated/ differs from a fresh generation: run 'make generate' and never edit generated/ by hand." >&2; \
+		exit 1; \
+	fi; \
+	echo "generated/ matches openapi.yaml"
+
+lint-spec: $(STAMP)
+	openapi-spec-validator openapi.yaml
+	spectral lint --fail-severity=warn --quiet openapi.yaml
+	@echo "openapi.yaml: no errors, no warnings"
+
+lint: $(STAMP)
+	ruff check overlays tests bench
+	ruff format --check overlays tests bench
+
+typecheck: $(STAMP)
+	mypy
+
+check: lint-spec check-generated lint typecheck
+
+test: check
+	pytest
+
+demo: $(STAMP)
+	@echo "The demo will start the embedded sandbox on a free port, create an activity"
+	@echo "through SPPClient and show one handled error. It arrives with the sandbox."
+
+bench: $(STAMP)
+	@echo "Benchmarks arrive with the benchmark issue."
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
