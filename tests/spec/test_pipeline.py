@@ -1,0 +1,159 @@
+"""The generation pipeline: openapi.yaml -> make generate -> generated/spp_api.
+
+Every test that changes something works in a temporary copy of the project
+(sharing this checkout's .venv and node_modules), never in the checkout.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+COPIED = [
+    "openapi.yaml",
+    "generator-config.yml",
+    ".spectral.yaml",
+    "Makefile",
+    "pyproject.toml",
+    "package.json",
+    "package-lock.json",
+]
+
+
+def make(target: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["make", "--no-print-directory", target],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A throwaway copy of the project; the install stamp stays newer than its inputs."""
+    copy = tmp_path / "project"
+    copy.mkdir()
+    for name in COPIED:
+        shutil.copy2(ROOT / name, copy / name)
+    shutil.copytree(ROOT / "generated", copy / "generated", ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / ".venv").symlink_to(ROOT / ".venv")
+    (copy / "node_modules").symlink_to(ROOT / "node_modules")
+    return copy
+
+
+def test_check_generated_passes_on_the_checkout() -> None:
+    result = make("check-generated", ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_generated_catches_a_one_character_hand_edit(project: Path) -> None:
+    assert make("check-generated", project).returncode == 0
+    model = project / "generated" / "spp_api" / "models" / "activity.py"
+    text = model.read_text()
+    model.write_text(text.replace("Activity ID", "Activity Id", 1))
+    assert model.read_text() != text
+
+    result = make("check-generated", project)
+    assert result.returncode != 0
+    assert "activity.py" in result.stdout + result.stderr
+    assert "make generate" in result.stderr
+
+
+def test_generation_is_byte_stable(project: Path) -> None:
+    def snapshot() -> dict[str, bytes]:
+        base = project / "generated" / "spp_api"
+        return {
+            str(p.relative_to(base)): p.read_bytes()
+            for p in sorted(base.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts
+        }
+
+    before = snapshot()
+    for _ in range(2):
+        result = make("generate", project)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert snapshot() == before
+
+
+def test_spec_evolution_new_optional_field(project: Path) -> None:
+    spec = project / "openapi.yaml"
+    anchor = "        author:\n          $ref: \"#/components/schemas/Author\"\n"
+    text = spec.read_text()
+    assert anchor in text
+    spec.write_text(
+        text.replace(
+            anchor,
+            anchor
+            + "        pinned:\n"
+            + "          type: boolean\n"
+            + "          description: Whether the activity is pinned.\n",
+            1,
+        )
+    )
+    result = make("generate", project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # check-generated now agrees with the evolved spec too.
+    assert make("check-generated", project).returncode == 0
+
+    probe = textwrap.dedent(
+        """
+        import sys
+        import spp_api
+        from spp_api.models import Activity
+        from spp_api.types import UNSET
+        assert spp_api.__file__.startswith(sys.argv[1]), spp_api.__file__
+        body = {
+            "id": 7, "content": "Met on site.", "author": {"id": 1},
+            "created_at": "2025-12-19T10:00:00.000000Z",
+            "updated_at": "2025-12-19T10:00:00.000000Z",
+        }
+        old = Activity.from_dict(body)
+        assert old.pinned is UNSET and old.content == "Met on site."
+        new = Activity.from_dict({**body, "pinned": True})
+        assert new.pinned is True and new.id == 7 and new.author.id == 1
+        assert new.additional_properties == {}
+        assert new.to_dict()["pinned"] is True
+        print("evolved ok")
+        """
+    )
+    env = dict(os.environ, PYTHONPATH=str(project / "generated"))
+    run = subprocess.run(
+        [sys.executable, "-c", probe, str(project)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "evolved ok" in run.stdout
+
+
+def test_spectral_fails_on_an_example_that_breaks_its_schema(project: Path) -> None:
+    spec = project / "openapi.yaml"
+    text = spec.read_text()
+    broken = text.replace("                    id: 1\n", '                    id: "one"\n', 1)
+    assert broken != text
+    spec.write_text(broken)
+
+    result = make("lint-spec", project)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    # The structural validator alone accepts it; Spectral is what catches it.
+    assert "openapi.yaml: OK" in output
+    assert "oas3-valid-media-example" in output
+
+
+def test_lint_spec_is_clean_on_the_checkout() -> None:
+    result = make("lint-spec", ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
