@@ -186,7 +186,10 @@ def test_every_error_example_validates_against_error() -> None:
 
 
 def test_pagination_links_example_validates() -> None:
-    links = {f: PAGE["schemas"]["PaginationLinks"][f]["example"] for f in ("first", "last", "prev", "next")}
+    links = {
+        f: PAGE["schemas"]["PaginationLinks"][f]["example"]
+        for f in ("first", "last", "prev", "next")
+    }
     schema_validator("PaginationLinks").validate(links)
 
 
@@ -210,7 +213,9 @@ def test_page_example_parses_through_the_generated_model() -> None:
     again = activity.to_dict()
     for key, value in PAGE["example_response"].items():
         if key.endswith("_at"):
-            assert datetime.datetime.fromisoformat(again[key]) == datetime.datetime.fromisoformat(value)
+            assert datetime.datetime.fromisoformat(again[key]) == datetime.datetime.fromisoformat(
+                value
+            )
         else:
             assert again[key] == value
     assert Activity.from_dict(again) == activity
@@ -221,7 +226,8 @@ def test_timestamps_keep_their_microseconds() -> None:
 
     body = dict(PAGE["example_response"], created_at="2025-12-19T10:00:00.123456Z")
     created = Activity.from_dict(body).created_at
-    assert created.tzinfo is not None and created.utcoffset() == datetime.timedelta(0)
+    assert created.tzinfo is not None
+    assert created.utcoffset() == datetime.timedelta(0)
     assert created.microsecond == 123456
 
 

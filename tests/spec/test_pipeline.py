@@ -45,7 +45,9 @@ def project(tmp_path: Path) -> Path:
     copy.mkdir()
     for name in COPIED:
         shutil.copy2(ROOT / name, copy / name)
-    shutil.copytree(ROOT / "generated", copy / "generated", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "generated", copy / "generated", ignore=shutil.ignore_patterns("__pycache__")
+    )
     (copy / ".venv").symlink_to(ROOT / ".venv")
     (copy / "node_modules").symlink_to(ROOT / "node_modules")
     return copy
@@ -87,7 +89,7 @@ def test_generation_is_byte_stable(project: Path) -> None:
 
 def test_spec_evolution_new_optional_field(project: Path) -> None:
     spec = project / "openapi.yaml"
-    anchor = "        author:\n          $ref: \"#/components/schemas/Author\"\n"
+    anchor = '        author:\n          $ref: "#/components/schemas/Author"\n'
     text = spec.read_text()
     assert anchor in text
     spec.write_text(
