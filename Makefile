@@ -68,8 +68,10 @@ demo: $(STAMP)
 	@echo "The demo will start the embedded sandbox on a free port, create an activity"
 	@echo "through SPPClient and show one handled error. It arrives with the sandbox."
 
+# Ratios measured side by side against local servers in child processes; writes
+# bench/results.json and bench/results.png. Under 5 minutes on 2 cores. Never part of `make test`.
 bench: $(STAMP)
-	@echo "Benchmarks arrive with the benchmark issue."
+	$(PY) bench/run.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
