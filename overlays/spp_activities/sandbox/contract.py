@@ -1,0 +1,176 @@
+"""The sandbox's judge: requests are checked against openapi.yaml itself with openapi-core.
+
+openapi-core's own answers (403 for security, 400 for everything else) are mapped to the
+statuses and Laravel-style bodies the contract documents:
+
+- no usable bearer credentials -> 401 {"message": "Unauthenticated."}
+- a `user` path parameter that is not a client ID (not an integer >= 1) -> 404, as Laravel's
+  route-model binding answers an ID it cannot find
+- a missing, malformed or invalid body, or a body that is not JSON -> 400 with `errors.content`
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from openapi_core import OpenAPI
+from openapi_core.datatypes import RequestParameters
+from openapi_core.deserializing.media_types.exceptions import MediaTypeDeserializeError
+from openapi_core.templating.media_types.exceptions import MediaTypeNotFound
+from openapi_core.templating.paths.exceptions import PathError
+from openapi_core.validation.request.exceptions import (
+    MissingRequestBodyError,
+    ParameterValidationError,
+    RequestBodyValidationError,
+    SecurityValidationError,
+)
+from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
+
+SPEC_NAME = "openapi.yaml"
+DEFAULT_API_VERSION = "2024-03-05"
+CONTENT_REQUIRED = "The content field is required."
+CONTENT_NOT_STRING = "The content field must be a string."
+CLIENT_NOT_FOUND = "Client not found."
+UNAUTHENTICATED = "Unauthenticated."
+# openapi-core matches the full URL against the spec's server `https://{workspaceUrl}/api`;
+# the host is irrelevant to the sandbox, so every request is presented under this one.
+_SERVER_ROOT = "https://sandbox.invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A request the contract refuses: the status and the Laravel-style body to answer with."""
+
+    status: int
+    message: str
+    errors: dict[str, list[str]] | None = field(default=None)
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"message": self.message}
+        if self.errors is not None:
+            body["errors"] = self.errors
+        return body
+
+
+def content_error(message: str, reason: str = CONTENT_REQUIRED) -> Rejection:
+    """A 400 about the request body, Laravel-style: a message and `errors.content`."""
+    return Rejection(400, message, {"content": [reason]})
+
+
+def spec_text() -> str:
+    """The text of openapi.yaml: package data in a wheel, else the repository root.
+
+    A wheel force-includes the contract as `spp_activities/openapi.yaml`; an editable
+    install from the repository finds it two levels above `overlays/spp_activities`.
+    """
+    try:
+        packaged = importlib.resources.files("spp_activities").joinpath(SPEC_NAME)
+        if packaged.is_file():
+            return packaged.read_text(encoding="utf-8")
+    except (ModuleNotFoundError, OSError):
+        pass
+    repo_root = Path(__file__).resolve().parents[3]
+    candidate = repo_root / SPEC_NAME
+    if candidate.is_file():
+        return candidate.read_text(encoding="utf-8")
+    raise FileNotFoundError(
+        f"cannot find {SPEC_NAME}: it is neither package data of spp_activities nor at "
+        f"{candidate}; reinstall spp-activities"
+    )
+
+
+class _ContractRequest:
+    """The request as openapi-core's Request protocol wants to see it."""
+
+    __slots__ = ("body", "content_type", "host_url", "method", "parameters", "path")
+
+    def __init__(
+        self, *, path: str, headers: Mapping[str, str], body: bytes | None, content_type: str
+    ) -> None:
+        self.host_url = _SERVER_ROOT
+        self.path = path
+        self.method = "post"
+        self.body = body
+        self.content_type = content_type
+        self.parameters = RequestParameters(header=headers, query={}, cookie={})
+
+
+class ContractValidator:
+    """Built once (parsing the spec is the slow part); checks each request in well under 2 ms."""
+
+    def __init__(self, text: str | None = None) -> None:
+        spec = yaml.safe_load(text if text is not None else spec_text())
+        self._validator = OpenAPI.from_dict(spec).request_validator
+
+    def check_create(
+        self,
+        *,
+        path: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        content_type: str | None,
+    ) -> Rejection | None:
+        """Check a create-activity request; None when the contract accepts it.
+
+        Security comes first, then the path (an unknown client is a 404 even with a bad
+        body, as Laravel binds the route before validating), then the body.
+        """
+        request = _ContractRequest(
+            path=path,
+            headers=headers,
+            body=body,
+            # RFC 9110: a body without a Content-Type is application/octet-stream.
+            content_type=(content_type or "application/octet-stream").lower(),
+        )
+        errors = list(self._validator.iter_errors(request))
+        if not errors:
+            return None
+        return min((_rejection_for(error) for error in errors), key=_precedence)
+
+
+def _precedence(rejection: Rejection) -> int:
+    return {401: 0, 404: 1}.get(rejection.status, 2)
+
+
+def _rejection_for(error: Exception) -> Rejection:
+    if isinstance(error, SecurityValidationError):
+        return Rejection(401, UNAUTHENTICATED)
+    if isinstance(error, PathError):
+        return Rejection(404, "Not Found.")
+    if isinstance(error, ParameterValidationError):
+        if error.location == "path":
+            return Rejection(404, CLIENT_NOT_FOUND)
+        return Rejection(
+            400,
+            f"The {error.name} {error.location} is invalid.",
+            {error.name: [f"The {error.name} {error.location} is invalid."]},
+        )
+    if isinstance(error, MissingRequestBodyError):
+        return content_error(CONTENT_REQUIRED)
+    if isinstance(error, RequestBodyValidationError):
+        cause = error.__cause__
+        if isinstance(cause, MediaTypeNotFound):
+            return content_error(
+                "The request body must be JSON sent with Content-Type: application/json."
+            )
+        if isinstance(cause, MediaTypeDeserializeError):
+            return content_error("The request body is not valid JSON.")
+        if isinstance(cause, InvalidSchemaValue):
+            message = _content_message(cause)
+            return content_error(message, message)
+    return content_error("The request body is invalid.")
+
+
+def _content_message(error: InvalidSchemaValue) -> str:
+    """Laravel's message for the first schema error about the body."""
+    for schema_error in error.schema_errors:
+        path = list(getattr(schema_error, "path", ()))
+        if path[:1] == ["content"] and getattr(schema_error, "validator", None) == "type":
+            return CONTENT_NOT_STRING
+    # Missing, empty, blank (Laravel trims strings, so blank is missing) or not an object.
+    return CONTENT_REQUIRED
