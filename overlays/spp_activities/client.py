@@ -1,0 +1,804 @@
+"""SPPClient and AsyncSPPClient: the ergonomic layer over the generated ``spp_api``.
+
+The generated layer builds the request (``create_client_activity._get_kwargs``)
+and the models (``Activity.from_dict``, ``Error.from_dict``); this module adds
+configuration, validation, timeouts, typed errors, safe retries, logging and a
+check that a reply keeps the contract.
+
+Sync and async share everything but sending and sleeping: :class:`_BaseClient`
+validates input and builds the request, :class:`_Call` maps each attempt's
+outcome to a success, a retry or a typed error, and the two clients only run the
+loop ``send -> decide -> (sleep -> send ...)`` with their own I/O.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+import typing
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from functools import cached_property, partial
+from types import NoneType, TracebackType, UnionType
+from typing import Any, ClassVar, Generic, Self, TypeVar
+
+import attrs
+import httpx
+import spp_api.models
+from spp_api.api.client_activities import create_client_activity
+from spp_api.models import Activity, ActivityCreate, Error
+from spp_api.types import Unset
+
+from .config import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    check_max_retries,
+    check_timeout,
+    resolve_config,
+)
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    ConfigurationError,
+    InvalidInputError,
+    InvalidResponseError,
+    SPPError,
+    error_for_status,
+)
+from .retry import Retry, RetryPolicy, parse_retry_after
+
+__all__ = ["Activities", "ActivityCreator", "AsyncSPPClient", "RawResponse", "SPPClient"]
+
+logger = logging.getLogger("spp_activities")
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+_RawR = TypeVar("_RawR")
+_HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
+_SleepT = TypeVar("_SleepT")
+
+Timeout = float | httpx.Timeout
+#: Per-call extra headers; ``None`` as a value removes a header the client would send.
+ExtraHeaders = Mapping[str, str | None]
+
+# Whitespace under both Python's and ECMAScript's definition (the contract's
+# ``pattern: \S`` is checked by JavaScript tools such as Prism, too).
+# (Python's str.isspace() set, plus U+FEFF which JavaScript counts as whitespace.)
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
+    "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+
+
+# ---------------------------------------------------------------------------
+# The contract check for replies: derived from the generated attrs models.
+# ---------------------------------------------------------------------------
+
+_Problem = tuple[str, str]  # (path, what is wrong)
+_Check = Callable[[Any], _Problem | None]
+
+_JSON_TYPE_NAMES = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "a boolean",
+    NoneType: "null",
+}
+
+
+def _json_type(value: object) -> str:
+    return _JSON_TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def _exact_type_check(expected: type, description: str) -> _Check:
+    # `type(v) is int` rejects True/False, which JSON decoding gives as bool.
+    def check(value: Any) -> _Problem | None:
+        if type(value) is expected:
+            return None
+        return "", f"must be {description}, got {_json_type(value)}"
+
+    return check
+
+
+def _check_number(value: Any) -> _Problem | None:
+    if type(value) is int or type(value) is float:
+        return None
+    return "", f"must be a number, got {_json_type(value)}"
+
+
+def _check_datetime(value: Any) -> _Problem | None:
+    if type(value) is not str:
+        return "", f"must be a date-time string, got {_json_type(value)}"
+    try:
+        parsed = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return "", f"must be an ISO 8601 date-time, got {value[:40]!r}"
+    if parsed.tzinfo is None:
+        return "", f"must be a date-time with a time zone, got {value[:40]!r}"
+    return None
+
+
+def _check_any(value: Any) -> _Problem | None:
+    return None
+
+
+def _checker_for(hint: Any) -> _Check:
+    """A check for a JSON value that from_dict turns into ``hint``."""
+    optional = (NoneType,)
+    args = typing.get_args(hint)
+    if isinstance(hint, UnionType) or typing.get_origin(hint) is typing.Union:
+        # `X | Unset` marks an optional property: absence is handled by the model check.
+        remaining = [arg for arg in args if arg is not Unset]
+        nullable = NoneType in remaining
+        remaining = [arg for arg in remaining if arg not in optional]
+        if len(remaining) != 1:
+            raise TypeError(f"no response check for the type {hint!r}")
+        inner = _checker_for(remaining[0])
+        if not nullable:
+            return inner
+        return lambda value: None if value is None else inner(value)
+    if attrs.has(hint):
+        return _model_checker(hint)
+    if typing.get_origin(hint) is list and len(args) == 1:
+        item_check = _checker_for(args[0])
+
+        def check_list(value: Any) -> _Problem | None:
+            if type(value) is not list:
+                return "", f"must be an array, got {_json_type(value)}"
+            for index, item in enumerate(value):
+                problem = item_check(item)
+                if problem is not None:
+                    return f"[{index}]{problem[0]}", problem[1]
+            return None
+
+        return check_list
+    simple: dict[Any, _Check] = {
+        int: _exact_type_check(int, "an integer"),
+        str: _exact_type_check(str, "a string"),
+        bool: _exact_type_check(bool, "a boolean"),
+        float: _check_number,
+        datetime.datetime: _check_datetime,
+        Any: _check_any,
+    }
+    if hint in simple:
+        return simple[hint]
+    raise TypeError(f"no response check for the type {hint!r}")
+
+
+def _model_checker(model: type) -> _Check:
+    """A check that a JSON value fits the generated attrs ``model``.
+
+    Built from the model's fields and their resolved type hints, so it follows
+    openapi.yaml through ``make generate``: required fields must be present and
+    every present field must have the JSON type its Python type comes from.
+    """
+    hints = typing.get_type_hints(model, localns=vars(spp_api.models))
+    fields: list[tuple[str, bool, _Check]] = [
+        (field.name, field.default is attrs.NOTHING, _checker_for(hints[field.name]))
+        for field in attrs.fields(model)
+        if field.init  # `additional_properties` keeps unknown keys; not a property
+    ]
+
+    def check(value: Any) -> _Problem | None:
+        if type(value) is not dict:
+            return "", f"must be an object, got {_json_type(value)}"
+        for name, required, check_field in fields:
+            if name in value:
+                problem = check_field(value[name])
+                if problem is not None:
+                    return f".{name}{problem[0]}", problem[1]
+            elif required:
+                return f".{name}", "is missing"
+        return None
+
+    return check
+
+
+_check_activity = _model_checker(Activity)
+
+
+def parse_activity(response: httpx.Response) -> Activity:
+    """The Activity in a 201 reply; InvalidResponseError if the reply breaks the contract."""
+    try:
+        data = response.json()
+    except ValueError:  # includes JSONDecodeError and UnicodeDecodeError
+        raise InvalidResponseError(
+            f"{_status_text(response)}, but the reply is not JSON ({_describe_body(response)})",
+            response=response,
+        ) from None
+    problem = _check_activity(data)
+    if problem is None:
+        try:
+            return Activity.from_dict(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            problem = "", f"{type(exc).__name__}: {exc}"
+    path, what = problem
+    where = f"field {path[1:]!r}" if path else "the body"
+    raise InvalidResponseError(
+        f"{_status_text(response)}, but the reply breaks the contract: {where} {what}",
+        response=response,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Mapping attempt outcomes to errors.
+# ---------------------------------------------------------------------------
+
+
+def _status_text(response: httpx.Response) -> str:
+    return f"{response.status_code} {response.reason_phrase}".rstrip()
+
+
+def _describe_body(response: httpx.Response) -> str:
+    size = len(response.content)
+    if not size:
+        return "empty body"
+    content_type = response.headers.get("Content-Type", "no Content-Type").split(";")[0]
+    return f"{content_type}, {size} bytes"
+
+
+def _error_body(response: httpx.Response) -> tuple[str | None, dict[str, list[str]], str | None]:
+    """(message, field errors, a note on the body when it has no message)."""
+    note = None
+    if 300 <= response.status_code < 400 and "Location" in response.headers:
+        note = f"redirected to {response.headers['Location']}; check the workspace URL"
+    try:
+        data = response.json()
+    except ValueError:
+        return None, {}, note or f"the reply is not JSON ({_describe_body(response)})"
+    if type(data) is not dict or type(data.get("message")) is not str:
+        return None, {}, note or f"the reply has no error message ({_describe_body(response)})"
+    errors = data.get("errors")
+    fits = errors is None or (
+        type(errors) is dict
+        and all(
+            type(messages) is list and all(type(m) is str for m in messages)
+            for messages in errors.values()
+        )
+    )
+    if not fits:  # keep the message, drop field errors that break the contract
+        data = {key: value for key, value in data.items() if key != "errors"}
+    parsed = Error.from_dict(data)
+    field_errors = {} if isinstance(parsed.errors, Unset) else parsed.errors.additional_properties
+    return parsed.message, dict(field_errors), None
+
+
+def status_error(response: httpx.Response) -> APIStatusError:
+    """The typed error for a non-2xx reply."""
+    cls, may_have_been_created = error_for_status(response.status_code)
+    message, errors, note = _error_body(response)
+    return cls(
+        response=response,
+        message=message,
+        errors=errors,
+        retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        body_note=note,
+        may_have_been_created=may_have_been_created,
+    )
+
+
+def connection_error(exc: httpx.RequestError) -> APIConnectionError:
+    """The typed error for a request that got no reply."""
+    detail = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.ConnectTimeout):
+        return APITimeoutError(f"Timed out connecting: {detail}", may_have_been_created=False)
+    if isinstance(exc, httpx.PoolTimeout):
+        return APITimeoutError(
+            "Timed out waiting for a free connection in the pool", may_have_been_created=False
+        )
+    if isinstance(exc, httpx.TimeoutException):  # read / write: the request went out
+        return APITimeoutError(
+            f"Timed out waiting for the reply ({type(exc).__name__})", may_have_been_created=True
+        )
+    if isinstance(exc, httpx.ConnectError | httpx.ProxyError):
+        return APIConnectionError(f"Could not connect: {detail}", may_have_been_created=False)
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.LocalProtocolError):
+        return APIConnectionError(
+            f"Could not send the request: {detail}", may_have_been_created=False
+        )
+    return APIConnectionError(
+        f"The connection failed after the request was sent ({type(exc).__name__}: {detail})",
+        may_have_been_created=True,
+    )
+
+
+class _Call:
+    """One ``create`` call: its request, its retry budget and the decision after
+    each attempt. Shared by the sync and async clients."""
+
+    __slots__ = ("_attempt", "_policy", "_started", "max_retries", "request")
+
+    def __init__(self, request: httpx.Request, max_retries: int, policy: RetryPolicy) -> None:
+        self.request = request
+        self.max_retries = max_retries
+        self._policy = policy
+        self._attempt = 0
+        self._started = 0.0
+
+    def begin(self) -> httpx.Request:
+        """Start an attempt; returns the request to send."""
+        self._attempt += 1
+        self._started = time.perf_counter()
+        return self.request
+
+    def end(self, result: httpx.Response | httpx.RequestError) -> httpx.Response | Retry:
+        """The response if the attempt succeeded, a Retry to wait for, or raise."""
+        elapsed_ms = (time.perf_counter() - self._started) * 1000.0
+        error: SPPError
+        if isinstance(result, httpx.Response):
+            status = result.status_code
+            if status == 201:
+                if logger.isEnabledFor(logging.DEBUG):
+                    self._log(logging.DEBUG, str(status), elapsed_ms, None)
+                return result
+            if 200 <= status < 300:
+                error = InvalidResponseError(
+                    f"{_status_text(result)}, but the contract promises 201 Created",
+                    response=result,
+                )
+            else:
+                error = status_error(result)
+            outcome = str(status)
+        else:
+            error = connection_error(result)
+            outcome = type(result).__name__
+        retry = self._policy.decide(error, self._attempt - 1, self.max_retries)
+        self._log(logging.DEBUG if retry is None else logging.INFO, outcome, elapsed_ms, retry)
+        if retry is None:
+            if isinstance(error, APIStatusError | APIConnectionError):
+                error.attempts = self._attempt
+            if isinstance(result, Exception):
+                raise error from result
+            raise error
+        return retry
+
+    def _log(self, level: int, outcome: str, elapsed_ms: float, retry: Retry | None) -> None:
+        request = self.request
+        if retry is None:
+            logger.log(
+                level,
+                "%s %s -> %s in %.1f ms (attempt %d of %d)",
+                request.method,
+                request.url.path,
+                outcome,
+                elapsed_ms,
+                self._attempt,
+                self.max_retries + 1,
+            )
+            return
+        logger.log(
+            level,
+            "%s %s -> %s in %.1f ms (attempt %d of %d); retrying in %.2f s: %s",
+            request.method,
+            request.url.path,
+            outcome,
+            elapsed_ms,
+            self._attempt,
+            self.max_retries + 1,
+            retry.delay,
+            retry.reason,
+        )
+
+
+# ---------------------------------------------------------------------------
+# Public result types and the `activities` resource.
+# ---------------------------------------------------------------------------
+
+
+class RawResponse:
+    """A successful reply before it is parsed, from ``activities.with_raw_response``.
+
+    ``parse()`` returns the :class:`Activity` (and raises InvalidResponseError if
+    the body breaks the contract); the reply itself is ``http_response``.
+    """
+
+    __slots__ = ("_activity", "http_response")
+
+    def __init__(self, http_response: httpx.Response) -> None:
+        self.http_response = http_response
+        self._activity: Activity | None = None
+
+    @property
+    def status_code(self) -> int:
+        return self.http_response.status_code
+
+    @property
+    def headers(self) -> httpx.Headers:
+        return self.http_response.headers
+
+    @property
+    def api_version(self) -> str | None:
+        """The ``X-Api-Version`` response header: quote it to SPP support."""
+        version: str | None = self.http_response.headers.get("X-Api-Version")
+        return version
+
+    def parse(self) -> Activity:
+        """The created Activity (parsed once, then cached)."""
+        if self._activity is None:
+            self._activity = parse_activity(self.http_response)
+        return self._activity
+
+    def __repr__(self) -> str:
+        return f"<RawResponse [{_status_text(self.http_response)}]>"
+
+
+_Run = Callable[[int, str, Timeout | None, int | None, ExtraHeaders | None], _R]
+
+
+class ActivityCreator(Generic[_R]):
+    """Creates activities on a client's timeline."""
+
+    __slots__ = ("_run",)
+
+    def __init__(self, run: _Run[_R]) -> None:
+        self._run = run
+
+    def create(
+        self,
+        client_id: int,
+        content: str,
+        *,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: ExtraHeaders | None = None,
+    ) -> _R:
+        """Create an activity for the client ``client_id``.
+
+        Args:
+            client_id: the client's user ID, an int >= 1.
+            content: the activity's text; at least one non-whitespace character.
+            timeout: seconds or an ``httpx.Timeout`` for this call; default: the client's.
+            max_retries: retries for this call; default: the client's. 0 disables them.
+            extra_headers: headers to add to this request; a ``None`` value removes a
+                header the client would send (e.g. ``{"Authorization": None}``).
+
+        Raises:
+            InvalidInputError: bad ``client_id`` or ``content``; nothing was sent.
+            APIStatusError: the API answered with an error (a subclass per status).
+            APIConnectionError: the network failed (APITimeoutError for timeouts).
+            InvalidResponseError: the API answered 2xx with a reply that breaks the contract.
+        """
+        return self._run(client_id, content, timeout, max_retries, extra_headers)
+
+
+class Activities(ActivityCreator[_R], Generic[_R, _RawR]):
+    """``client.activities``. ``client.activities.with_raw_response.create(...)`` takes
+    the same arguments and returns a :class:`RawResponse` instead of the Activity."""
+
+    __slots__ = ("with_raw_response",)
+
+    def __init__(self, run: _Run[_R], run_raw: _Run[_RawR]) -> None:
+        super().__init__(run)
+        self.with_raw_response: ActivityCreator[_RawR] = ActivityCreator(run_raw)
+
+
+# ---------------------------------------------------------------------------
+# The clients.
+# ---------------------------------------------------------------------------
+
+
+def _invalid(argument: str) -> Callable[[str], InvalidInputError]:
+    return lambda message: InvalidInputError(message, argument=argument)
+
+
+def _check_client_id(client_id: object) -> None:
+    if type(client_id) is int and client_id >= 1:
+        return
+    if isinstance(client_id, int) and not isinstance(client_id, bool) and client_id >= 1:
+        return  # an int subclass, e.g. an IntEnum
+    shown = repr(client_id) if len(repr(client_id)) <= 40 else repr(client_id)[:37] + "..."
+    raise InvalidInputError(
+        f"client_id must be an int >= 1, got {shown} ({type(client_id).__name__}); "
+        "nothing was sent.",
+        argument="client_id",
+    )
+
+
+def _check_content(content: object) -> None:
+    if not isinstance(content, str):
+        raise InvalidInputError(
+            f"content must be a str, got {type(content).__name__}; nothing was sent.",
+            argument="content",
+        )
+    if not content.strip(WHITESPACE):
+        raise InvalidInputError(
+            "content must contain at least one non-whitespace character; nothing was sent.",
+            argument="content",
+        )
+
+
+def _apply_extra_headers(request: httpx.Request, extra_headers: ExtraHeaders) -> None:
+    for name, value in extra_headers.items():
+        if not isinstance(name, str) or not name or any(c in name for c in "\r\n\0:"):
+            raise InvalidInputError(
+                f"extra_headers: invalid header name {name!r}.", argument="extra_headers"
+            )
+        if value is None:
+            request.headers.pop(name, None)
+        elif isinstance(value, str) and not any(c in value for c in "\r\n\0"):
+            request.headers[name] = value
+        else:
+            raise InvalidInputError(
+                f"extra_headers: the value for {name!r} must be a str without line breaks or None.",
+                argument="extra_headers",
+            )
+
+
+class _BaseClient(Generic[_HttpT, _SleepT]):
+    """Configuration, request building and the retry decision, shared by both clients."""
+
+    _http_client_class: ClassVar[type[httpx.Client] | type[httpx.AsyncClient]]
+
+    def __init__(
+        self,
+        workspace_url: str | None = None,
+        token: str | None = None,
+        *,
+        base_url: str | None = None,
+        api_version: str | None = None,
+        timeout: Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        http_client: _HttpT | None = None,
+        retry_policy: RetryPolicy | None = None,
+        sleep: _SleepT | None = None,
+    ) -> None:
+        """Args:
+        workspace_url: your workspace's host or URL, e.g. ``"example.spp.co"``;
+            ``/api`` is appended. Default: ``$SPP_WORKSPACE_URL``.
+        token: the API token. Default: ``$SPP_API_TOKEN``.
+        base_url: the API root taken as is, instead of ``workspace_url``
+            (e.g. a mock server that serves without ``/api``).
+        api_version: the ``X-Api-Version`` to send. Default: ``$SPP_API_VERSION``,
+            else ``"2024-03-05"``.
+        timeout: seconds or an ``httpx.Timeout``; default connect 5 s, read 30 s,
+            write 30 s, pool 10 s. Applies to every request, also with your own
+            ``http_client``.
+        max_retries: how often to retry a failure after which nothing was created
+            (could not connect, 429, 503). Default 2; 0 turns retries off.
+        http_client: your own ``httpx.Client`` (``httpx.AsyncClient`` for the async
+            client), e.g. for proxies or custom TLS. You close it; the client does not.
+        retry_policy: backoff, ``Retry-After`` cap and opting in to retrying
+            unknown outcomes; see :class:`spp_activities.retry.RetryPolicy`.
+        sleep: replaces ``time.sleep`` (``anyio.sleep`` for the async client)
+            between retries, e.g. in tests.
+
+        Raises:
+            ConfigurationError: the workspace or token is missing or invalid.
+        """
+        self._config = resolve_config(
+            workspace_url,
+            token,
+            base_url=base_url,
+            api_version=api_version,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
+            raise ConfigurationError(
+                f"retry_policy must be a RetryPolicy, got {type(retry_policy).__name__}."
+            )
+        self._policy = retry_policy or RetryPolicy()
+        headers = self._config.headers()
+        self._headers_per_request: dict[str, str] = {}
+        self._owns_http_client = http_client is None
+        if http_client is None:
+            self._http: _HttpT = self._new_http_client(headers, self._config.timeout)
+        elif isinstance(http_client, self._http_client_class):
+            self._http = http_client
+            self._headers_per_request = headers  # never change the caller's client
+        else:
+            raise ConfigurationError(
+                f"http_client must be an {self._http_client_class.__module__}."
+                f"{self._http_client_class.__name__}, got {type(http_client).__name__}."
+            )
+        self._sleep: _SleepT = self._default_sleep() if sleep is None else sleep
+
+    def _new_http_client(self, headers: dict[str, str], timeout: httpx.Timeout) -> _HttpT:
+        raise NotImplementedError
+
+    def _default_sleep(self) -> _SleepT:
+        raise NotImplementedError
+
+    @property
+    def base_url(self) -> str:
+        """The API root requests go to, e.g. ``https://example.spp.co/api``."""
+        return self._config.base_url
+
+    @property
+    def api_version(self) -> str:
+        return self._config.api_version
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        return self._config.timeout
+
+    @property
+    def max_retries(self) -> int:
+        return self._config.max_retries
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return self._policy
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(base_url={self.base_url!r}, "
+            f"api_version={self.api_version!r}, max_retries={self.max_retries})"
+        )
+
+    def _prepare(
+        self,
+        client_id: int,
+        content: str,
+        timeout: Timeout | None,
+        max_retries: int | None,
+        extra_headers: ExtraHeaders | None,
+    ) -> _Call:
+        """Validate the input and build the request; nothing is sent."""
+        _check_client_id(client_id)
+        _check_content(content)
+        kwargs = create_client_activity._get_kwargs(
+            client_id,
+            body=ActivityCreate(content=content),
+            x_api_version=self._config.api_version,
+        )
+        headers = kwargs["headers"]
+        if self._headers_per_request:
+            headers = {**self._headers_per_request, **headers}
+        try:
+            request = self._http.build_request(
+                kwargs["method"],
+                self._config.base_url + kwargs["url"],
+                json=kwargs["json"],
+                headers=headers,
+                timeout=self._config.timeout
+                if timeout is None
+                else check_timeout(timeout, _invalid("timeout")),
+            )
+        except UnicodeEncodeError:
+            raise InvalidInputError(
+                "content contains characters that cannot be encoded as UTF-8 "
+                "(e.g. a lone surrogate); nothing was sent.",
+                argument="content",
+            ) from None
+        if extra_headers:
+            _apply_extra_headers(request, extra_headers)
+        retries = (
+            self._config.max_retries
+            if max_retries is None
+            else check_max_retries(max_retries, _invalid("max_retries"))
+        )
+        return _Call(request, retries, self._policy)
+
+
+class SPPClient(_BaseClient[httpx.Client, Callable[[float], object]]):
+    """The client for SPP's client-activity API.
+
+    >>> with SPPClient() as client:  # doctest: +SKIP
+    ...     activity = client.activities.create(1, "Client called about the invoice.")
+
+    Use it as a context manager, or call :meth:`close`, to close its connections.
+    """
+
+    _http_client_class = httpx.Client
+
+    def _new_http_client(self, headers: dict[str, str], timeout: httpx.Timeout) -> httpx.Client:
+        return httpx.Client(headers=headers, timeout=timeout, follow_redirects=False)
+
+    def _default_sleep(self) -> Callable[[float], object]:
+        return time.sleep
+
+    @cached_property
+    def activities(self) -> Activities[Activity, RawResponse]:
+        """Create activities: ``client.activities.create(client_id, content)``."""
+        return Activities(partial(self._run, parse_activity), partial(self._run, RawResponse))
+
+    def _run(
+        self,
+        finish: Callable[[httpx.Response], _T],
+        client_id: int,
+        content: str,
+        timeout: Timeout | None,
+        max_retries: int | None,
+        extra_headers: ExtraHeaders | None,
+    ) -> _T:
+        call = self._prepare(client_id, content, timeout, max_retries, extra_headers)
+        while True:
+            request = call.begin()
+            result: httpx.Response | httpx.RequestError
+            try:
+                result = self._http.send(request)
+            except httpx.RequestError as exc:
+                result = exc
+            step = call.end(result)
+            if isinstance(step, httpx.Response):
+                return finish(step)
+            self._sleep(step.delay)
+
+    def close(self) -> None:
+        """Close the connections, unless the httpx.Client was passed in by you."""
+        if self._owns_http_client:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+async def _anyio_sleep(seconds: float) -> None:
+    import anyio  # httpx's own dependency; imported on the first retry only
+
+    await anyio.sleep(seconds)
+
+
+class AsyncSPPClient(_BaseClient[httpx.AsyncClient, Callable[[float], Awaitable[object]]]):
+    """The async twin of :class:`SPPClient`: the same arguments and behaviour, with ``await``.
+
+    >>> async with AsyncSPPClient() as client:  # doctest: +SKIP
+    ...     activity = await client.activities.create(1, "Client called about the invoice.")
+    """
+
+    _http_client_class = httpx.AsyncClient
+
+    def _new_http_client(
+        self, headers: dict[str, str], timeout: httpx.Timeout
+    ) -> httpx.AsyncClient:
+        return httpx.AsyncClient(headers=headers, timeout=timeout, follow_redirects=False)
+
+    def _default_sleep(self) -> Callable[[float], Awaitable[object]]:
+        return _anyio_sleep
+
+    @cached_property
+    def activities(
+        self,
+    ) -> Activities[Coroutine[Any, Any, Activity], Coroutine[Any, Any, RawResponse]]:
+        """Create activities: ``await client.activities.create(client_id, content)``."""
+        return Activities(partial(self._run, parse_activity), partial(self._run, RawResponse))
+
+    async def _run(
+        self,
+        finish: Callable[[httpx.Response], _T],
+        client_id: int,
+        content: str,
+        timeout: Timeout | None,  # noqa: ASYNC109 - the HTTP timeout handed to httpx
+        max_retries: int | None,
+        extra_headers: ExtraHeaders | None,
+    ) -> _T:
+        call = self._prepare(client_id, content, timeout, max_retries, extra_headers)
+        while True:
+            request = call.begin()
+            result: httpx.Response | httpx.RequestError
+            try:
+                result = await self._http.send(request)
+            except httpx.RequestError as exc:
+                result = exc
+            step = call.end(result)
+            if isinstance(step, httpx.Response):
+                return finish(step)
+            await self._sleep(step.delay)
+
+    async def aclose(self) -> None:
+        """Close the connections, unless the httpx.AsyncClient was passed in by you."""
+        if self._owns_http_client:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
