@@ -360,12 +360,10 @@ def exit_code_for(exc: BaseException) -> int:
 
 
 def describe_error(exc: SPPError) -> str:
-    """One line for stderr; the server's message and API version when there are."""
+    """One line for stderr. The error's text already says whether the activity may exist,
+    and carries the server's message and X-Api-Version when there are."""
     text = str(exc) or type(exc).__name__
-    text = " ".join(text.split())
-    if exc.may_have_been_created:
-        text += " (the activity may have been created: check the client's timeline before retrying)"
-    return text
+    return " ".join(text.split())
 
 
 # ---------------------------------------------------------------- create
@@ -413,9 +411,9 @@ def _run_create(args: argparse.Namespace) -> int:
 
 def _run_import(args: argparse.Namespace) -> int:
     options = {} if args.dry_run else client_options(args)
-    from spp_activities import importer
+    from spp_activities.importer import run_import
 
-    return importer.run_import(
+    return run_import(
         args.file,
         file_format=args.format,
         encoding=args.encoding,
@@ -434,7 +432,7 @@ def _run_import(args: argparse.Namespace) -> int:
 
 
 def _run_sandbox(args: argparse.Namespace) -> int:
-    from spp_activities import sandbox
+    from spp_activities.sandbox import serve
 
     kwargs: dict[str, Any] = {
         "host": args.host,
@@ -448,14 +446,14 @@ def _run_sandbox(args: argparse.Namespace) -> int:
     }
     if args.slow_seconds is not None:
         kwargs["slow_seconds"] = args.slow_seconds
-    sandbox.serve(**kwargs)
+    serve(**kwargs)
     return EXIT_OK
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from spp_activities import demo
+    from spp_activities.demo import run
 
-    return int(demo.run())
+    return run()
 
 
 # ---------------------------------------------------------------- entry point

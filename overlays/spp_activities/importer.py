@@ -1,0 +1,713 @@
+"""`spp-activities import FILE`: create one activity per row, resumably.
+
+The run, in order:
+
+1. Check the file can be read (format, header, encoding) and open the journal
+   (`journal.py`). Rows a dead run left `sending` become `unknown`.
+2. One pass over the file counts the rows (for the progress bar) and compares
+   every row the journal knows with what the file says now. If a row that was
+   created, or may have been, changed at its position, the run stops before
+   sending anything: the file was edited, and going on would mis-map rows.
+3. The feeder reads rows one at a time, decides for each from the journal
+   (new, done before, unknown, failed before), writes the `sending` marks of
+   a small batch together with the outcomes that arrived since the last batch
+   in one durable transaction, and only then hands the batch to the workers.
+4. `concurrency` workers share one AsyncSPPClient (one connection pool, no
+   retries of its own) and one pacer (`pacing.py`). Failures that prove nothing
+   was created (429, 503, could not connect) are retried here, after the pacer
+   allows; anything that may have created the activity is recorded `unknown`
+   and never re-sent unless the user passes --retry-unknown.
+5. At the end (or on Ctrl-C, or when the token is refused) the journal is
+   settled, a CSV report lists every failed and unknown row, and a summary is
+   printed.
+
+Memory does not depend on the file's size: rows are streamed, and per-row
+state lives in the journal on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import os
+import random
+import signal
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from spp_activities import journal as jr
+from spp_activities.pacing import AsyncPacer, Pacer, Reply, parse_rate_headers
+from spp_activities.rows import FileFormatError, Row, check_encoding, detect_format, read_rows
+
+EXIT_OK = 0
+EXIT_UNREADABLE = 2
+EXIT_AUTH = 3
+EXIT_INCOMPLETE = 8
+EXIT_INTERRUPTED = 130
+
+PROBLEM_LINES_SHOWN = 20
+PROGRESS_INTERVAL = 3.0
+REPORT_COLUMNS = ("row", "line", "key", "client_id", "outcome", "http_status", "reason")
+
+
+class _Output(Protocol):
+    def write(self, text: str, /) -> int: ...
+    def flush(self) -> None: ...
+
+
+def default_report_path(source: Path) -> Path:
+    return source.with_name(source.name + ".spp-import-report.csv")
+
+
+@dataclass
+class Tally:
+    """What this run did, for the progress display and the summary."""
+
+    total: int = 0  # data rows in the file
+    created: int = 0  # created by this run
+    skipped: int = 0  # created by an earlier run
+    failed: int = 0  # rejected, invalid, or could not be sent: nothing created
+    unknown: int = 0  # may exist: this run's unknowns plus earlier ones not retried
+    invalid: int = 0  # of `failed`, rows that failed validation
+    requests: int = 0  # HTTP attempts
+    throttled: int = 0  # of those, answered 429
+
+    @property
+    def processed(self) -> int:
+        return self.created + self.skipped + self.failed + self.unknown
+
+
+@dataclass
+class _Batch:
+    """How the feeder decided one batch of rows."""
+
+    sending: list[Row] = field(default_factory=list)
+    invalid: list[Row] = field(default_factory=list)
+    skipped: int = 0
+    unknown: int = 0
+
+
+class ImportStopped(Exception):
+    """Raised inside a worker when the run is stopping and a row was not sent."""
+
+
+@dataclass
+class _Settings:
+    path: Path
+    fmt: str
+    encoding: str
+    concurrency: int
+    retry_unknown: bool
+    max_attempts: int
+    progress: str
+    out: _Output
+    err: _Output
+
+
+@dataclass
+class _State:
+    outcomes: list[jr.Outcome] = field(default_factory=list)
+    stop: str | None = None  # "interrupted" or "authentication"
+    auth_message: str | None = None
+    problems_shown: int = 0
+
+
+def run_import(
+    path: Path,
+    *,
+    file_format: str | None = None,
+    encoding: str = "utf-8",
+    concurrency: int = 8,
+    state_path: Path | None = None,
+    report_path: Path | None = None,
+    dry_run: bool = False,
+    retry_unknown: bool = False,
+    max_attempts: int = 10,
+    progress: str = "auto",
+    client_options: Mapping[str, Any] | None = None,
+    out: _Output | None = None,
+    err: _Output | None = None,
+) -> int:
+    """Run an import; returns the exit code. See the module docstring."""
+    out = out if out is not None else sys.stdout
+    err = err if err is not None else sys.stderr
+    try:
+        fmt = detect_format(path, file_format)
+        encoding = check_encoding(encoding)
+        state_path = state_path if state_path is not None else jr.default_state_path(path)
+        report_path = report_path if report_path is not None else default_report_path(path)
+        settings = _Settings(
+            path, fmt, encoding, concurrency, retry_unknown, max_attempts, progress, out, err
+        )
+        if dry_run:
+            return _dry_run(settings, state_path)
+        journal = jr.Journal(state_path)
+    except (FileFormatError, jr.JournalError) as exc:
+        print(f"spp-activities: error: {exc}", file=err)
+        return EXIT_UNREADABLE
+    try:
+        return _run(settings, journal, report_path, dict(client_options or {}))
+    except (FileFormatError, jr.JournalError) as exc:
+        print(f"spp-activities: error: {exc}", file=err)
+        return EXIT_UNREADABLE
+    finally:
+        journal.close()
+
+
+# ---------------------------------------------------------------- checks
+
+
+def _check_against_journal(settings: _Settings, journal: jr.Journal) -> tuple[int, list[str], int]:
+    """Count the file's rows and compare them with the journal.
+
+    Returns (rows in the file, conflicts, invalid rows). A conflict is a row
+    that was created, or may have been, and now says something else.
+    """
+    known = journal.entries(jr.MAY_EXIST) if journal.high_water() else iter(())
+    entry = next(known, None)
+    conflicts: list[str] = []
+    total = invalid = 0
+    for row in read_rows(settings.path, settings.fmt, settings.encoding):
+        total += 1
+        if row.error is not None:
+            invalid += 1
+        while entry is not None and entry.number < row.number:
+            entry = next(known, None)
+        if entry is not None and entry.number == row.number and entry.digest != row.digest:
+            conflicts.append(
+                f"row {row.number} (line {row.line}) is not the row that was {entry.state} "
+                f"there before (then line {entry.line}, client {entry.client_id})"
+            )
+    while entry is not None:
+        if entry.number > total:
+            conflicts.append(
+                f"row {entry.number} (was line {entry.line}, {entry.state}) is no longer in "
+                "the file"
+            )
+        entry = next(known, None)
+    return total, conflicts, invalid
+
+
+def _refuse_edited(settings: _Settings, journal: jr.Journal, conflicts: list[str]) -> None:
+    shown = "; ".join(conflicts[:3]) + (
+        f"; and {len(conflicts) - 3} more" if len(conflicts) > 3 else ""
+    )
+    raise FileFormatError(
+        f"{settings.path} changed since the journal {journal.path} was written: {shown}. "
+        "Rows may only be appended, or edited where nothing was created. Nothing was sent. "
+        "To import the edited file as a new import, pass a new --state path "
+        "(rows created before would then be created again)."
+    )
+
+
+def _dry_run(settings: _Settings, state_path: Path) -> int:
+    err = settings.err
+    total = invalid = 0
+    for row in read_rows(settings.path, settings.fmt, settings.encoding):
+        total += 1
+        if row.error is not None:
+            invalid += 1
+            if invalid <= PROBLEM_LINES_SHOWN:
+                print(f"invalid: {row.error}", file=err)
+    if invalid > PROBLEM_LINES_SHOWN:
+        print(f"... and {invalid - PROBLEM_LINES_SHOWN} more invalid rows", file=err)
+    line = f"Dry run of {settings.path}: {total} rows, {total - invalid} valid, {invalid} invalid."
+    if state_path.exists():
+        journal = jr.Journal(state_path, read_only=True)
+        try:
+            _, conflicts, _ = _check_against_journal(settings, journal)
+            counts = journal.counts()
+        finally:
+            journal.close()
+        if conflicts:
+            print(f"conflict with the journal: {conflicts[0]}", file=err)
+        line += (
+            f" Journal {state_path}: {counts[jr.CREATED]} created before, "
+            f"{counts[jr.UNKNOWN] + counts[jr.SENDING]} unknown"
+            f"{', CONFLICTS: the file was edited' if conflicts else ''}."
+        )
+    print(line + " Nothing was sent.", file=settings.out)
+    return EXIT_OK if invalid == 0 else EXIT_INCOMPLETE
+
+
+# ---------------------------------------------------------------- the run
+
+
+def _run(
+    settings: _Settings,
+    journal: jr.Journal,
+    report_path: Path,
+    client_options: dict[str, Any],
+) -> int:
+    recovered = journal.recover()
+    if recovered:
+        print(
+            f"{recovered} row(s) were in flight when an earlier run stopped: their outcome is "
+            "unknown (re-send them with --retry-unknown after checking)",
+            file=settings.err,
+        )
+    total, conflicts, _ = _check_against_journal(settings, journal)
+    if conflicts:
+        _refuse_edited(settings, journal, conflicts)
+
+    from spp_activities.client import AsyncSPPClient  # after the checks: nothing heavy before
+
+    client = AsyncSPPClient(**client_options, max_retries=0)
+    tally = Tally(total=total)
+    state = _State()
+    runner = _Runner(settings, journal, client, tally, state)
+    started = time.monotonic()
+    try:
+        asyncio.run(runner.main())
+    except KeyboardInterrupt:
+        state.stop = "interrupted"
+    finally:
+        journal.recover()  # only rows a hard stop left in flight remain `sending`
+    elapsed = time.monotonic() - started
+
+    problems = _write_report(journal, report_path)
+    _print_summary(settings, tally, state, elapsed, problems, report_path, journal.path)
+    if state.stop == "authentication":
+        return EXIT_AUTH
+    if state.stop == "interrupted":
+        return EXIT_INTERRUPTED
+    return EXIT_OK if tally.failed == 0 and tally.unknown == 0 else EXIT_INCOMPLETE
+
+
+class _Runner:
+    def __init__(
+        self,
+        settings: _Settings,
+        journal: jr.Journal,
+        client: Any,
+        tally: Tally,
+        state: _State,
+    ) -> None:
+        self.s = settings
+        self.journal = journal
+        self.client = client
+        self.tally = tally
+        self.state = state
+        self.pacer = AsyncPacer(Pacer())
+        self.high_water = journal.high_water()
+        self.ready: asyncio.Queue[Row | None] = asyncio.Queue()
+        self.capacity = 2 * settings.concurrency
+        self.wake = asyncio.Event()
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spp-journal")
+        self.progress = _Progress(settings, tally)
+        self._create = _create_function(client)
+        self.workers: list[asyncio.Task[None]] = []
+        self.stopping = asyncio.Event()
+
+    # ------------------------------------------------------------ main
+
+    async def main(self) -> None:
+        loop = asyncio.get_running_loop()
+        installed = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self._on_signal)
+                installed.append(sig)
+        workers = [asyncio.create_task(self._worker()) for _ in range(self.s.concurrency)]
+        self.workers = workers
+        feeder = asyncio.create_task(self._feed())
+        try:
+            await feeder
+            # The tail: keep recording outcomes while the last requests finish.
+            while not all(task.done() for task in workers):
+                self.wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), 0.05)
+                await self._flush()
+            await asyncio.gather(*workers, return_exceptions=True)
+            await self._flush()
+        finally:
+            for task in (*workers, feeder):
+                task.cancel()
+            await asyncio.gather(*workers, feeder, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await self.client.aclose()
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+            self.executor.shutdown(wait=True)
+            self.progress.close()
+
+    def _on_signal(self) -> None:
+        if self.state.stop is None:
+            self.state.stop = "interrupted"
+            self.progress.note(
+                "stopping: finishing the requests in flight (Ctrl-C again to stop at once; "
+                "those rows would then be unknown)"
+            )
+            self.wake.set()
+            self.stopping.set()
+            self.pacer.wake()
+        else:
+            # A second Ctrl-C: stop at once; rows in flight stay `sending` -> unknown.
+            self.progress.note("stopping now: rows in flight will be reported unknown")
+            for task in self.workers:
+                task.cancel()
+
+    async def _journal_call(self, fn: Any, *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, fn, *args)
+
+    # ------------------------------------------------------------ feeder
+
+    async def _feed(self) -> None:
+        rows = read_rows(self.s.path, self.s.fmt, self.s.encoding)
+        try:
+            exhausted = False
+            while not exhausted and self.state.stop is None:
+                room = self.capacity - self.ready.qsize()
+                if room < max(1, self.s.concurrency // 2):
+                    self.wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.wake.wait(), 0.05)
+                    if self.state.outcomes and self.ready.qsize() >= self.s.concurrency:
+                        await self._flush()
+                    continue
+                batch = []
+                for row in rows:
+                    batch.append(row)
+                    if len(batch) >= room:
+                        break
+                else:
+                    exhausted = True
+                outcomes, self.state.outcomes = self.state.outcomes, []
+                decided: _Batch = await self._journal_call(self._commit_batch, batch, outcomes)
+                for row in decided.sending:
+                    self.ready.put_nowait(row)
+                self.tally.skipped += decided.skipped
+                self.tally.unknown += decided.unknown
+                for row in decided.invalid:
+                    self.tally.failed += 1
+                    self.tally.invalid += 1
+                    self._problem(row, "invalid", row.error or "")
+                self.progress.update()
+        finally:
+            if isinstance(rows, Iterator):
+                close = getattr(rows, "close", None)
+                if close is not None:
+                    close()
+        if self.state.stop is not None:
+            await self._unqueue()
+        for _ in range(self.s.concurrency):
+            self.ready.put_nowait(None)
+
+    async def _unqueue(self) -> None:
+        """On a stop: rows marked `sending` but never handed to a worker go back."""
+        unsent: list[Row] = []
+        while not self.ready.empty():
+            row = self.ready.get_nowait()
+            if row is not None:
+                unsent.append(row)
+        await self._journal_call(self.journal.forget, unsent)
+
+    def _commit_batch(self, batch: list[Row], outcomes: list[jr.Outcome]) -> _Batch:
+        """In the journal thread: decide each row, then one transaction."""
+        decided = _Batch()
+        records = list(outcomes)
+        for row in batch:
+            entry = self.journal.get(row.number) if row.number <= self.high_water else None
+            if entry is not None and entry.state == jr.CREATED:
+                decided.skipped += 1
+            elif entry is not None and entry.state == jr.UNKNOWN and not self.s.retry_unknown:
+                decided.unknown += 1
+            elif row.error is not None:
+                decided.invalid.append(row)
+                records.append(jr.Outcome(row, jr.INVALID, reason=row.error))
+            else:
+                decided.sending.append(row)
+        self.journal.commit(records, decided.sending)
+        return decided
+
+    async def _flush(self) -> None:
+        outcomes, self.state.outcomes = self.state.outcomes, []
+        if outcomes:
+            await self._journal_call(self.journal.commit, outcomes, [])
+
+    # ------------------------------------------------------------ workers
+
+    async def _worker(self) -> None:
+        while True:
+            row = await self.ready.get()
+            if row is None:
+                return
+            if self.state.stop is not None:
+                await self._journal_call(self.journal.forget, [row])
+                continue
+            try:
+                outcome = await self._send(row)
+            except ImportStopped:
+                await self._journal_call(self.journal.forget, [row])
+                continue
+            self._record(outcome)
+
+    def _record(self, outcome: jr.Outcome) -> None:
+        tally = self.tally
+        if outcome.state == jr.CREATED:
+            tally.created += 1
+        elif outcome.state == jr.UNKNOWN:
+            tally.unknown += 1
+            self._problem(outcome.row, "unknown", outcome.reason or "")
+        else:
+            tally.failed += 1
+            self._problem(outcome.row, "failed", outcome.reason or "")
+        self.state.outcomes.append(outcome)
+        if len(self.state.outcomes) >= self.s.concurrency:
+            self.wake.set()
+        self.progress.update()
+
+    def _problem(self, row: Row, what: str, reason: str) -> None:
+        self.state.problems_shown += 1
+        if self.state.problems_shown <= PROBLEM_LINES_SHOWN:
+            where = f"row {row.number} (line {row.line}" + (f", key {row.key})" if row.key else ")")
+            self.progress.note(f"{what}: {where}: {reason}")
+        elif self.state.problems_shown == PROBLEM_LINES_SHOWN + 1:
+            self.progress.note("more problems: see the report at the end")
+
+    async def _send(self, row: Row) -> jr.Outcome:
+        from spp_activities import errors
+
+        assert row.client_id is not None
+        attempt = 0
+        while True:
+            attempt += 1
+            # Every earlier attempt created nothing, so a stop can still put the row back.
+            if self.state.stop is not None:
+                raise ImportStopped
+            sent_at = await self.pacer.acquire()
+            if self.state.stop is not None:
+                self.pacer.on_failure()
+                raise ImportStopped
+            self.tally.requests += 1
+            try:
+                activity_id, headers = await self._create(row.client_id, row.content)
+            except errors.APIStatusError as exc:
+                limit, remaining = parse_rate_headers(exc.response.headers)
+                throttled = isinstance(exc, errors.RateLimitError)
+                retry_after = exc.retry_after if throttled else None
+                self.pacer.on_reply(Reply(sent_at, throttled, retry_after, limit, remaining))
+                if throttled:
+                    self.tally.throttled += 1
+                if isinstance(exc, errors.AuthenticationError | errors.PermissionDeniedError):
+                    self._stop_for_auth(exc)
+                    return jr.Outcome(row, jr.FAILED, exc.status_code, reason=_reason(exc))
+                if exc.may_have_been_created:
+                    return jr.Outcome(row, jr.UNKNOWN, exc.status_code, reason=_reason(exc))
+                if (throttled or exc.status_code == 503) and attempt < self.s.max_attempts:
+                    if not throttled:
+                        await self._backoff(attempt)
+                    continue
+                return jr.Outcome(row, jr.FAILED, exc.status_code, reason=_reason(exc))
+            except errors.APIConnectionError as exc:
+                self.pacer.on_failure()
+                if exc.may_have_been_created:
+                    return jr.Outcome(row, jr.UNKNOWN, reason=_reason(exc))
+                if attempt < self.s.max_attempts:
+                    await self._backoff(attempt)
+                    continue
+                return jr.Outcome(row, jr.FAILED, reason=_reason(exc))
+            except errors.InvalidInputError as exc:
+                self.pacer.on_failure()
+                return jr.Outcome(row, jr.INVALID, reason=_reason(exc))
+            except errors.SPPError as exc:
+                self.pacer.on_failure()
+                state = jr.UNKNOWN if exc.may_have_been_created else jr.FAILED
+                status = getattr(exc, "status_code", None)
+                return jr.Outcome(row, state, status, reason=_reason(exc))
+            limit, remaining = parse_rate_headers(headers)
+            self.pacer.on_reply(Reply(sent_at, False, None, limit, remaining))
+            return jr.Outcome(row, jr.CREATED, 201, activity_id)
+
+    async def _backoff(self, attempt: int) -> None:
+        """Per-row wait before re-sending after a 503 or a failed connect."""
+        delay = min(8.0, 0.1 * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)  # noqa: S311
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stopping.wait(), delay)
+        if self.state.stop is not None:
+            raise ImportStopped
+
+    def _stop_for_auth(self, exc: Exception) -> None:
+        if self.state.stop is None:
+            self.state.stop = "authentication"
+            self.state.auth_message = _reason(exc)
+            self.wake.set()
+            self.stopping.set()
+            self.pacer.wake()
+
+
+def _create_function(client: Any) -> Any:
+    """An async (client_id, content) -> (activity id, response headers) call."""
+    activities = client.activities
+    raw = getattr(activities, "with_raw_response", None)
+    if raw is not None:
+
+        async def create_raw(client_id: int, content: str) -> tuple[int, Any]:
+            response = await raw.create(client_id, content)
+            activity = response.parse()
+            return int(activity.id), response.headers
+
+        return create_raw
+
+    async def create(client_id: int, content: str) -> tuple[int, Any]:
+        activity = await activities.create(client_id, content)
+        return int(activity.id), None
+
+    return create
+
+
+def _reason(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+# ---------------------------------------------------------------- output
+
+
+class _Progress:
+    """A tqdm bar on a terminal, plain periodic lines otherwise, or nothing."""
+
+    def __init__(self, settings: _Settings, tally: Tally) -> None:
+        self.tally = tally
+        self.err = settings.err
+        mode = settings.progress
+        if mode == "auto":
+            isatty = getattr(self.err, "isatty", None)
+            mode = "bar" if isatty is not None and isatty() else "lines"
+        self.mode = mode
+        self.started = time.monotonic()
+        self.last_line = self.started
+        self.bar: Any = None
+        if mode == "bar":
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=tally.total, unit="row", file=self.err, dynamic_ncols=True, smoothing=0.1
+            )
+            self.shown = 0
+
+    def update(self) -> None:
+        tally = self.tally
+        if self.bar is not None:
+            done = tally.processed
+            if done > self.shown:
+                self.bar.update(done - self.shown)
+                self.shown = done
+                self.bar.set_postfix(
+                    created=tally.created, failed=tally.failed, unknown=tally.unknown,
+                    refresh=False,
+                )  # fmt: skip
+            return
+        if self.mode != "lines":
+            return
+        now = time.monotonic()
+        if now - self.last_line >= PROGRESS_INTERVAL:
+            self.last_line = now
+            print(self.line(now), file=self.err, flush=True)
+
+    def line(self, now: float) -> str:
+        tally = self.tally
+        done = tally.processed
+        elapsed = max(now - self.started, 1e-9)
+        rate = (done - tally.skipped) / elapsed
+        left = tally.total - done
+        eta = f"{_clock(left / rate)}" if rate > 0 else "?"
+        percent = 100 * done / tally.total if tally.total else 100.0
+        return (
+            f"{done}/{tally.total} rows ({percent:.0f}%), {rate:.0f} rows/s, ETA {eta}: "
+            f"created {tally.created}, skipped {tally.skipped}, failed {tally.failed}, "
+            f"unknown {tally.unknown}"
+        )
+
+    def note(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.write(text, file=self.err)
+        elif self.mode != "none":
+            print(text, file=self.err, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        elif self.mode == "lines" and self.tally.processed:
+            print(self.line(time.monotonic()), file=self.err, flush=True)
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds + 0.5)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def _write_report(journal: jr.Journal, report_path: Path) -> int:
+    """Write every failed, invalid and unknown row to the report; returns how many."""
+    count = 0
+    tmp = report_path.with_name(report_path.name + ".tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(REPORT_COLUMNS)
+        for entry in journal.entries((jr.FAILED, jr.INVALID, jr.UNKNOWN, jr.SENDING)):
+            count += 1
+            writer.writerow(
+                (
+                    entry.number,
+                    entry.line,
+                    entry.key or "",
+                    entry.client_id,
+                    jr.UNKNOWN if entry.state == jr.SENDING else entry.state,
+                    entry.http_status or "",
+                    entry.reason or "",
+                )
+            )
+    if count:
+        os.replace(tmp, report_path)
+    else:
+        tmp.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            report_path.unlink()  # a stale report from an earlier run would mislead
+    return count
+
+
+def _print_summary(
+    settings: _Settings,
+    tally: Tally,
+    state: _State,
+    elapsed: float,
+    problems: int,
+    report_path: Path,
+    journal_path: Path,
+) -> None:
+    out: IO[str] | _Output = settings.out
+    sent = tally.created + tally.failed - tally.invalid
+    rate = f", {tally.created / elapsed:.0f} rows/s" if elapsed > 0 and tally.created else ""
+    print(
+        f"{settings.path}: {tally.total} rows: created {tally.created}, skipped {tally.skipped} "
+        f"(done before), failed {tally.failed}, unknown {tally.unknown}"
+        + (f", not processed {tally.total - tally.processed}" if tally.processed < tally.total
+           else "")
+        + f" ({elapsed:.1f} s{rate}; {tally.requests} requests, {tally.throttled} answered 429)",
+        file=out,
+    )  # fmt: skip
+    del sent
+    if state.stop == "authentication":
+        print(
+            f"Stopped early: the API refused the token ({state.auth_message}). "
+            "Check SPP_API_TOKEN or --token-file, then run the same command again.",
+            file=out,
+        )
+    elif state.stop == "interrupted":
+        print("Interrupted. Run the same command again to continue where it stopped.", file=out)
+    if problems:
+        print(f"Report of {problems} failed or unknown row(s): {report_path}", file=out)
+    if tally.unknown:
+        print(
+            "Unknown rows may exist in SPP: check them, then re-send with --retry-unknown "
+            "(those that did exist will then exist twice).",
+            file=out,
+        )
+    print(f"Journal: {journal_path}", file=out)

@@ -1,0 +1,257 @@
+"""The import journal: a SQLite file that records every row's outcome.
+
+One table row per file row, keyed by the row's number (its position among the
+file's data rows), with a digest of what the row said, so that a re-run can
+tell "the same row" from "an edited row". States:
+
+    sending   committed to disk before the request leaves; if a run dies, the
+              next run turns it into `unknown`
+    created   201 received; never sent again
+    unknown   the request may have reached the server (timeout or connection
+              lost after sending, 500/502/504, a run that died mid-request);
+              sent again only with --retry-unknown
+    failed    the API refused it or it could not be sent, nothing was created;
+              sent again by the next run
+    invalid   the row failed validation; checked again by the next run
+
+Writes come in batches: one transaction carries the outcomes that arrived
+since the last one and the `sending` marks of the next rows to go (group
+commit). WAL with synchronous=FULL makes each commit durable before the rows
+it marks are released, also across a power cut. The journal stores no
+content and no token: only positions, digests, keys, client IDs, statuses.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from spp_activities.rows import Row
+
+SENDING: Final = "sending"
+CREATED: Final = "created"
+UNKNOWN: Final = "unknown"
+FAILED: Final = "failed"
+INVALID: Final = "invalid"
+STATES = (SENDING, CREATED, UNKNOWN, FAILED, INVALID)
+# States whose row may exist in SPP: editing such a row in the file is refused.
+MAY_EXIST = (CREATED, UNKNOWN, SENDING)
+
+SCHEMA_VERSION = "1"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rows (
+    number      INTEGER PRIMARY KEY,
+    line        INTEGER NOT NULL,
+    digest      BLOB NOT NULL,
+    key         TEXT,
+    client_id   TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    http_status INTEGER,
+    activity_id INTEGER,
+    reason      TEXT,
+    sends       INTEGER NOT NULL DEFAULT 0,
+    updated_at  REAL NOT NULL,
+    prev_state  TEXT,
+    prev_status INTEGER,
+    prev_reason TEXT
+);
+"""
+
+_MARK_SENDING = """
+INSERT INTO rows (number, line, digest, key, client_id, state, sends, updated_at)
+VALUES (?, ?, ?, ?, ?, 'sending', 1, ?)
+ON CONFLICT (number) DO UPDATE SET
+    line = excluded.line, digest = excluded.digest, key = excluded.key,
+    client_id = excluded.client_id, state = 'sending', http_status = NULL,
+    activity_id = NULL, reason = NULL, sends = rows.sends + 1,
+    updated_at = excluded.updated_at, prev_state = rows.state,
+    prev_status = rows.http_status, prev_reason = rows.reason
+"""
+
+_RECORD = """
+INSERT INTO rows (number, line, digest, key, client_id, state, http_status, activity_id,
+                  reason, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (number) DO UPDATE SET
+    line = excluded.line, digest = excluded.digest, key = excluded.key,
+    client_id = excluded.client_id, state = excluded.state,
+    http_status = excluded.http_status, activity_id = excluded.activity_id,
+    reason = excluded.reason, updated_at = excluded.updated_at
+"""
+
+
+class JournalError(Exception):
+    """The journal cannot be used with this file (unreadable, or the file was edited)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one row."""
+
+    row: Row
+    state: str
+    http_status: int | None = None
+    activity_id: int | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A row as the journal knows it."""
+
+    number: int
+    line: int
+    digest: bytes
+    key: str | None
+    client_id: str
+    state: str
+    http_status: int | None
+    activity_id: int | None
+    reason: str | None
+
+
+def default_state_path(source: Path) -> Path:
+    return source.with_name(source.name + ".spp-import.sqlite")
+
+
+class Journal:
+    """The journal of one import file. Use from one thread at a time."""
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        self.path = path
+        try:
+            if read_only:
+                uri = path.resolve().as_uri() + "?mode=ro"
+                self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            else:
+                self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=FULL")
+                self._db.executescript(_SCHEMA)
+                self._db.execute(
+                    "INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,)
+                )
+            version = self._db.execute("SELECT value FROM meta WHERE name='schema'").fetchone()
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot use journal {str(path)!r}: {exc}") from None
+        if version is None or version[0] != SCHEMA_VERSION:
+            raise JournalError(f"{str(path)!r} is not an spp-activities import journal")
+
+    def close(self) -> None:
+        self._db.close()
+
+    # ------------------------------------------------------------ reading
+
+    def high_water(self) -> int:
+        """The highest row number recorded (0 for a new journal)."""
+        (value,) = self._db.execute("SELECT COALESCE(MAX(number), 0) FROM rows").fetchone()
+        return int(value)
+
+    def get(self, number: int) -> Entry | None:
+        found = self._db.execute(
+            "SELECT number, line, digest, key, client_id, state, http_status, activity_id, "
+            "reason FROM rows WHERE number = ?",
+            (number,),
+        ).fetchone()
+        return None if found is None else Entry(*found)
+
+    def entries(self, states: Sequence[str] = STATES) -> Iterator[Entry]:
+        """Rows in the given states, in file order, streamed."""
+        wanted = frozenset(states)
+        cursor = self._db.execute(
+            "SELECT number, line, digest, key, client_id, state, http_status, activity_id, "
+            "reason FROM rows ORDER BY number"
+        )
+        for found in cursor:
+            if found[5] in wanted:
+                yield Entry(*found)
+
+    def counts(self) -> dict[str, int]:
+        result = dict.fromkeys(STATES, 0)
+        for state, count in self._db.execute("SELECT state, COUNT(*) FROM rows GROUP BY state"):
+            result[state] = count
+        return result
+
+    def get_meta(self, name: str) -> str | None:
+        found = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return None if found is None else str(found[0])
+
+    # ------------------------------------------------------------ writing
+
+    def set_meta(self, name: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
+
+    def recover(self) -> int:
+        """Turn rows left `sending` by a run that died into `unknown`; returns how many."""
+        cursor = self._db.execute(
+            "UPDATE rows SET state = 'unknown', reason = ?, updated_at = ? WHERE state = 'sending'",
+            (
+                "the run stopped while the request was in flight; the activity may exist",
+                time.time(),
+            ),
+        )
+        return cursor.rowcount
+
+    def commit(self, outcomes: Sequence[Outcome], sending: Sequence[Row]) -> None:
+        """One durable transaction: record `outcomes`, then mark `sending` rows."""
+        if not outcomes and not sending:
+            return
+        now = time.time()
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if outcomes:
+                db.executemany(
+                    _RECORD,
+                    [
+                        (
+                            o.row.number,
+                            o.row.line,
+                            o.row.digest,
+                            o.row.key,
+                            o.row.raw_client_id,
+                            o.state,
+                            o.http_status,
+                            o.activity_id,
+                            o.reason,
+                            now,
+                        )
+                        for o in outcomes
+                    ],
+                )
+            if sending:
+                db.executemany(
+                    _MARK_SENDING,
+                    [(r.number, r.line, r.digest, r.key, r.raw_client_id, now) for r in sending],
+                )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def forget(self, rows: Sequence[Row]) -> None:
+        """Undo the `sending` marks of rows that were never sent (a clean stop)."""
+        if not rows:
+            return
+        numbers = [(r.number,) for r in rows]
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany(
+                "DELETE FROM rows WHERE number = ? AND state = 'sending' AND prev_state IS NULL",
+                numbers,
+            )
+            db.executemany(
+                "UPDATE rows SET state = prev_state, http_status = prev_status, "
+                "reason = prev_reason, sends = sends - 1 WHERE number = ? AND state = 'sending'",
+                numbers,
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
