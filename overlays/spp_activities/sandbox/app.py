@@ -45,6 +45,7 @@ MAX_BODY_BYTES = 1024 * 1024
 #: gets to see the 400 instead of a broken pipe; beyond it the connection is closed.
 _DRAIN_LIMIT = 16 * MAX_BODY_BYTES
 _JSON = (b"content-type", b"application/json")
+NOT_UTF8 = "The content field must be valid UTF-8 text."
 
 
 class ConnectionDropped(RuntimeError):
@@ -212,7 +213,7 @@ class CreateActivityEndpoint:
         try:
             content.encode("utf-8")
         except UnicodeEncodeError:
-            return 400, content_error("The content field must be valid UTF-8 text.").to_json()
+            return 400, content_error(NOT_UTF8, NOT_UTF8).to_json()
         api_version = headers.get("x-api-version") or DEFAULT_API_VERSION
         activity = self.state.store.add(
             client_id=client_id, content=content, author=author, api_version=api_version

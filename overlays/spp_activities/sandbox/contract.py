@@ -170,7 +170,10 @@ def _content_message(error: InvalidSchemaValue) -> str:
     """Laravel's message for the first schema error about the body."""
     for schema_error in error.schema_errors:
         path = list(getattr(schema_error, "path", ()))
-        if path[:1] == ["content"] and getattr(schema_error, "validator", None) == "type":
+        is_type_error = getattr(schema_error, "validator", None) == "type"
+        # Laravel's `required` rule treats null like a missing field.
+        is_null = getattr(schema_error, "instance", None) is None
+        if path[:1] == ["content"] and is_type_error and not is_null:
             return CONTENT_NOT_STRING
     # Missing, empty, blank (Laravel trims strings, so blank is missing) or not an object.
     return CONTENT_REQUIRED
