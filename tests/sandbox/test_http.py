@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from spp_activities.sandbox import MAX_BODY_BYTES, Sandbox
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
