@@ -64,9 +64,10 @@ check: lint-spec check-generated lint typecheck
 test: check
 	pytest
 
+# Starts the embedded sandbox on a free port with a temporary database, creates an
+# activity through SPPClient, shows one handled error, shuts down.
 demo: $(STAMP)
-	@echo "The demo will start the embedded sandbox on a free port, create an activity"
-	@echo "through SPPClient and show one handled error. It arrives with the sandbox."
+	@$(BIN)/spp-activities demo
 
 # Ratios measured side by side against local servers in child processes; writes
 # bench/results.json and bench/results.png. Under 5 minutes on 2 cores. Never part of `make test`.
