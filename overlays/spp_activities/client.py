@@ -245,6 +245,8 @@ def _error_body(response: httpx.Response) -> tuple[str | None, dict[str, list[st
     note = None
     if 300 <= response.status_code < 400 and "Location" in response.headers:
         note = f"redirected to {response.headers['Location']}; check the workspace URL"
+    if not response.content:
+        return None, {}, note or "the reply has no body"
     try:
         data = response.json()
     except ValueError:

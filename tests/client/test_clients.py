@@ -1,0 +1,132 @@
+"""Client lifecycle and packaging: context managers close their own connections
+(never the caller's), repr, the public names and a light import."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+import json
+import subprocess
+import sys
+
+import httpx
+import pytest
+import spp_activities
+from spp_activities import AsyncSPPClient, SPPClient, errors
+
+
+def activity_transport() -> httpx.MockTransport:
+    body = {
+        "id": 1,
+        "content": "x",
+        "created_at": "2025-12-19T10:00:00Z",
+        "updated_at": "2025-12-19T10:00:00Z",
+        "author": {},
+    }
+    return httpx.MockTransport(lambda request: httpx.Response(201, json=body))
+
+
+def test_sync_client_closes_its_own_connections() -> None:
+    with SPPClient("example.spp.co", "t") as client:
+        assert not client._http.is_closed
+    assert client._http.is_closed
+
+
+def test_async_client_closes_its_own_connections() -> None:
+    async def run() -> AsyncSPPClient:
+        async with AsyncSPPClient("example.spp.co", "t") as client:
+            assert not client._http.is_closed
+        return client
+
+    assert asyncio.run(run())._http.is_closed
+
+
+def test_a_callers_sync_client_is_used_and_left_open() -> None:
+    http = httpx.Client(transport=activity_transport(), headers={"X-Trace": "abc"})
+    with SPPClient("example.spp.co", "t", http_client=http) as client:
+        raw = client.activities.with_raw_response.create(1, "x")
+    request = raw.http_response.request
+    assert request.headers["X-Trace"] == "abc"  # the caller's headers kept
+    assert request.headers["Authorization"] == "Bearer t"  # ours added per request
+    assert "Authorization" not in http.headers  # the caller's client not changed
+    assert not http.is_closed
+    http.close()
+
+
+def test_a_callers_async_client_is_used_and_left_open() -> None:
+    http = httpx.AsyncClient(transport=activity_transport())
+
+    async def run() -> None:
+        async with AsyncSPPClient("example.spp.co", "t", http_client=http) as client:
+            activity = await client.activities.create(1, "x")
+            assert activity.id == 1
+        assert not http.is_closed
+        await http.aclose()
+
+    asyncio.run(run())
+
+
+def test_async_create_is_a_coroutine_that_validates_when_awaited() -> None:
+    client = AsyncSPPClient("example.spp.co", "t")
+    pending = client.activities.create(0, "x")  # no error yet: it is a coroutine
+    with pytest.raises(spp_activities.InvalidInputError):
+        asyncio.run(pending)
+    asyncio.run(client.aclose())
+
+
+def test_repr_shows_the_configuration() -> None:
+    with SPPClient("example.spp.co", "t", max_retries=4) as client:
+        assert repr(client) == (
+            "SPPClient(base_url='https://example.spp.co/api', api_version='2024-03-05', "
+            "max_retries=4)"
+        )
+        assert client.max_retries == 4
+        assert client.timeout.read == 30.0
+
+
+def test_every_error_class_is_exported_and_drawn_in_the_tree() -> None:
+    classes = [
+        obj
+        for obj in vars(errors).values()
+        if isinstance(obj, type) and issubclass(obj, errors.SPPError) and obj.__name__[0] != "_"
+    ]
+    assert len(classes) == 14
+    for cls in classes:
+        assert getattr(spp_activities, cls.__name__) is cls
+        assert cls.__name__ in (errors.__doc__ or "")
+    assert issubclass(errors.InvalidInputError, ValueError)
+    assert issubclass(errors.APITimeoutError, errors.APIConnectionError)
+    assert issubclass(errors.RateLimitError, errors.APIStatusError)
+
+
+def test_public_names() -> None:
+    from spp_api.models import Activity, Author
+
+    assert spp_activities.Activity is Activity
+    assert spp_activities.Author is Author
+    for name in spp_activities.__all__:
+        assert hasattr(spp_activities, name)
+
+
+def test_version_matches_the_distribution() -> None:
+    assert spp_activities.__version__ == importlib.metadata.version("spp-activities")
+
+
+def test_import_is_light() -> None:
+    code = "import json, sys, spp_activities; print(json.dumps(sorted(m for m in sys.modules)))"
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    loaded = set(json.loads(output))
+    heavy = {
+        "spp_activities.sandbox",
+        "spp_activities.importer",
+        "spp_activities.cli",
+        "spp_activities.demo",
+        "starlette",
+        "uvicorn",
+        "openapi_core",
+        "tqdm",
+        "yaml",
+    }
+    assert not heavy & loaded

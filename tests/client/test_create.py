@@ -1,0 +1,382 @@
+"""activities.create on both clients: request shape, success, input validation,
+every status in the error tree and replies that break the contract."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from typing import Any
+
+import httpx
+import pytest
+from spp_activities import (
+    Activity,
+    APIStatusError,
+    AuthenticationError,
+    Author,
+    BadRequestError,
+    InvalidInputError,
+    InvalidResponseError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RawResponse,
+    ServerError,
+    SPPError,
+    UnprocessableEntityError,
+    __version__,
+)
+
+# --- success and the request on the wire ------------------------------------
+
+
+def test_create_returns_the_generated_activity(api: Any) -> None:
+    activity = api.reply(api.created()).create(7, "Client called to discuss project requirements.")
+
+    assert isinstance(activity, Activity)
+    assert activity.id == 7
+    assert activity.content == "Client called to discuss project requirements."
+    utc = datetime.UTC
+    assert activity.created_at == datetime.datetime(2025, 12, 19, 10, 0, tzinfo=utc)
+    assert activity.created_at.utcoffset() == datetime.timedelta(0)
+    assert isinstance(activity.author, Author)
+    assert (activity.author.id, activity.author.name) == (456, "John Doe")
+
+
+def test_request_carries_path_body_and_headers(api: Any) -> None:
+    api.reply(api.created()).create(42, "Called about the invoice")
+
+    [request] = api.requests
+    assert request.method == "POST"
+    assert str(request.url) == "https://example.spp.co/api/clients/42/activities"
+    assert api.bodies == [{"content": "Called about the invoice"}]
+    headers = request.headers
+    assert headers["Authorization"] == f"Bearer {api.TOKEN}"
+    assert headers["X-Api-Version"] == "2024-03-05"
+    assert headers["Accept"] == "application/json"
+    assert headers["Content-Type"] == "application/json"
+    assert headers["User-Agent"].startswith(f"spp-activities/{__version__} python-httpx/")
+
+
+def test_api_version_is_configurable(api: Any) -> None:
+    api.client_options["api_version"] = "2025-01-01"
+    api.reply(api.created()).create(1, "x")
+    assert api.requests[0].headers["X-Api-Version"] == "2025-01-01"
+
+
+def test_default_timeouts_are_explicit(api: Any) -> None:
+    api.reply(api.created()).create(1, "x")
+    assert api.requests[0].extensions["timeout"] == {
+        "connect": 5.0,
+        "read": 30.0,
+        "write": 30.0,
+        "pool": 10.0,
+    }
+
+
+def test_timeout_per_client_and_per_call(api: Any) -> None:
+    api.client_options["timeout"] = 3
+    api.reply(api.created(), api.created())
+    api.create(1, "x")
+    api.create(1, "x", timeout=httpx.Timeout(1.0, connect=2.0))
+    assert api.requests[0].extensions["timeout"] == dict.fromkeys(
+        ("connect", "read", "write", "pool"), 3.0
+    )
+    assert api.requests[1].extensions["timeout"] == {
+        "connect": 2.0,
+        "read": 1.0,
+        "write": 1.0,
+        "pool": 1.0,
+    }
+
+
+def test_extra_headers_add_and_remove(api: Any) -> None:
+    api.reply(api.created()).create(
+        1, "x", extra_headers={"Prefer": "code=201", "Authorization": None}
+    )
+    headers = api.requests[0].headers
+    assert headers["Prefer"] == "code=201"
+    assert "Authorization" not in headers
+
+
+def test_unknown_fields_and_missing_optional_author_fields_are_accepted(api: Any) -> None:
+    body = {**api.ACTIVITY, "author": {"name": "Only a name"}, "client_id": 3}
+    activity = api.reply(api.created(body)).create(1, "x")
+    assert activity.author.name == "Only a name"
+    assert activity["client_id"] == 3  # kept in additional_properties
+
+
+def test_content_is_sent_unchanged(api: Any) -> None:
+    content = '  Zoë called ☎\nabout 𝄞 and "quotes"  '
+    api.reply(api.created()).create(1, content)
+    assert api.bodies == [{"content": content}]
+
+
+# --- raw response ------------------------------------------------------------
+
+
+def test_with_raw_response_gives_headers_and_parses(api: Any) -> None:
+    raw = api.reply(api.created()).call("with_raw_response.create", 7, "x")
+
+    assert isinstance(raw, RawResponse)
+    assert raw.status_code == 201
+    assert raw.headers["X-Api-Version"] == "2024-03-05"
+    assert raw.api_version == "2024-03-05"
+    assert isinstance(raw.http_response, httpx.Response)
+    activity = raw.parse()
+    assert activity.id == 7
+    assert raw.parse() is activity
+
+
+def test_with_raw_response_defers_contract_check_to_parse(api: Any) -> None:
+    raw = api.reply(api.created({"id": 7})).call("with_raw_response.create", 7, "x")
+    assert raw.status_code == 201
+    with pytest.raises(InvalidResponseError, match="'content' is missing"):
+        raw.parse()
+
+
+def test_with_raw_response_still_raises_status_errors(api: Any) -> None:
+    api.reply(api.error(404, {"message": "Client not found."}))
+    with pytest.raises(NotFoundError):
+        api.call("with_raw_response.create", 999999, "x")
+
+
+# --- input validation: an error naming the argument, nothing sent ------------
+
+
+@pytest.mark.parametrize("client_id", [0, -1, True, False, "1", 1.0, None, [1]])
+def test_bad_client_id_is_refused_before_sending(api: Any, client_id: Any) -> None:
+    with pytest.raises(InvalidInputError, match="client_id") as caught:
+        api.create(client_id, "x")
+    assert caught.value.argument == "client_id"
+    assert caught.value.may_have_been_created is False
+    assert isinstance(caught.value, ValueError)
+    assert api.requests == []
+
+
+@pytest.mark.parametrize(
+    "content", ["", "   ", "\n\t", "\u3000\u00a0", "\ufeff", None, 5, b"bytes"]
+)
+def test_bad_content_is_refused_before_sending(api: Any, content: Any) -> None:
+    with pytest.raises(InvalidInputError, match="content") as caught:
+        api.create(1, content)
+    assert caught.value.argument == "content"
+    assert api.requests == []
+
+
+def test_content_that_cannot_be_encoded_is_refused_before_sending(api: Any) -> None:
+    with pytest.raises(InvalidInputError, match="UTF-8"):
+        api.create(1, "half a pair: \ud800")
+    assert api.requests == []
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("max_retries", -1),
+        ("max_retries", True),
+        ("timeout", 0),
+        ("timeout", "5"),
+        ("extra_headers", {"X-Bad": "a\r\nInjected: yes"}),
+        ("extra_headers", {"X-Bad": 5}),
+    ],
+)
+def test_bad_per_call_options_are_refused_before_sending(api: Any, option: str, value: Any) -> None:
+    with pytest.raises(InvalidInputError, match=option):
+        api.create(1, "x", **{option: value})
+    assert api.requests == []
+
+
+# --- every status in the error tree -------------------------------------------
+
+LARAVEL_400 = {
+    "message": "The content field is required.",
+    "errors": {"content": ["The content field is required."]},
+}
+HTML_502 = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+
+STATUS_TABLE = [
+    # status, body, headers, class, may_have_been_created, server message
+    (400, LARAVEL_400, None, BadRequestError, False, "The content field is required."),
+    (401, {"message": "Unauthenticated."}, None, AuthenticationError, False, "Unauthenticated."),
+    (403, {"message": "Forbidden."}, None, PermissionDeniedError, False, "Forbidden."),
+    (404, {"message": "Client not found."}, None, NotFoundError, False, "Client not found."),
+    (422, LARAVEL_400, None, UnprocessableEntityError, False, "The content field is required."),
+    (429, {"message": "Too Many Attempts."}, None, RateLimitError, False, "Too Many Attempts."),
+    (500, {"message": "Server Error"}, None, ServerError, True, "Server Error"),
+    (502, HTML_502, {"Content-Type": "text/html"}, ServerError, True, None),
+    (503, {"message": "Down for maintenance"}, None, ServerError, False, "Down for maintenance"),
+    (504, None, None, ServerError, True, None),
+    (520, "", None, ServerError, True, None),
+    (418, {"message": "I'm a teapot"}, None, APIStatusError, False, "I'm a teapot"),
+    (499, None, None, APIStatusError, False, None),
+    (404, "Not Found", {"Content-Type": "text/plain"}, NotFoundError, False, None),
+    (400, [1, 2], None, BadRequestError, False, None),
+    (400, {"message": 5}, None, BadRequestError, False, None),
+    (302, None, {"Location": "https://other.example/"}, APIStatusError, True, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "headers", "error_class", "may_have_been_created", "message"),
+    STATUS_TABLE,
+    ids=[f"{row[0]}-{type(row[1]).__name__}" for row in STATUS_TABLE],
+)
+def test_every_status_maps_to_a_typed_error(
+    api: Any,
+    status: int,
+    body: Any,
+    headers: dict[str, str] | None,
+    error_class: type[APIStatusError],
+    may_have_been_created: bool,
+    message: str | None,
+) -> None:
+    api.reply(api.error(status, body, headers))
+    with pytest.raises(SPPError) as caught:
+        api.create(1, "x", max_retries=0)
+
+    error = caught.value
+    assert type(error) is error_class
+    assert isinstance(error, APIStatusError)
+    assert error.status_code == status
+    assert error.response.status_code == status
+    assert error.message == message
+    assert error.api_version == "2024-03-05"
+    assert error.may_have_been_created is may_have_been_created
+    text = str(error)
+    assert text.startswith(f"{status} ")
+    assert "X-Api-Version: 2024-03-05" in text
+    if message is not None:
+        assert message in text
+    expected = "may have been created" if may_have_been_created else "was not created"
+    assert expected in text
+    assert len(api.requests) == 1
+
+
+def test_field_errors_are_exposed_and_shown(api: Any) -> None:
+    api.reply(api.error(400, LARAVEL_400))
+    with pytest.raises(BadRequestError) as caught:
+        api.create(1, "x")
+    assert caught.value.errors == {"content": ["The content field is required."]}
+    assert str(caught.value) == (
+        "400 Bad Request: The content field is required. "
+        "[content: The content field is required.] "
+        "(X-Api-Version: 2024-03-05; the activity was not created)"
+    )
+
+
+def test_not_found_message_reads_well(api: Any) -> None:
+    api.reply(api.error(404, {"message": "Client not found."}))
+    with pytest.raises(NotFoundError) as caught:
+        api.create(999999, "x")
+    assert str(caught.value) == (
+        "404 Not Found: Client not found. (X-Api-Version: 2024-03-05; the activity was not created)"
+    )
+    assert caught.value.errors == {}
+
+
+def test_malformed_field_errors_keep_the_message(api: Any) -> None:
+    api.reply(api.error(400, {"message": "Bad.", "errors": {"content": "not a list"}}))
+    with pytest.raises(BadRequestError) as caught:
+        api.create(1, "x")
+    assert caught.value.message == "Bad."
+    assert caught.value.errors == {}
+
+
+def test_html_502_says_what_came_back(api: Any) -> None:
+    api.reply(api.error(502, HTML_502, {"Content-Type": "text/html; charset=utf-8"}))
+    with pytest.raises(ServerError) as caught:
+        api.create(1, "x")
+    assert "502 Bad Gateway: the reply is not JSON (text/html" in str(caught.value)
+    assert "<html>" not in str(caught.value)
+
+
+def test_non_standard_status_has_a_readable_headline(api: Any) -> None:
+    api.reply(api.error(520, ""))
+    with pytest.raises(ServerError) as caught:
+        api.create(1, "x")
+    assert str(caught.value).startswith("520 (non-standard status): the reply has no body (")
+
+
+def test_redirect_points_at_the_workspace_url(api: Any) -> None:
+    api.reply(api.error(301, None, {"Location": "https://new.spp.co/api/clients/1/activities"}))
+    with pytest.raises(APIStatusError, match=r"redirected to https://new\.spp\.co"):
+        api.create(1, "x")
+
+
+def test_missing_api_version_header_is_none(api: Any) -> None:
+    api.reply(httpx.Response(404, json={"message": "Client not found."}))
+    with pytest.raises(NotFoundError) as caught:
+        api.create(1, "x")
+    assert caught.value.api_version is None
+    assert "X-Api-Version" not in str(caught.value)
+
+
+# --- 2xx replies that break the contract --------------------------------------
+
+A = {
+    "id": 7,
+    "content": "x",
+    "created_at": "2025-12-19T10:00:00.000000Z",
+    "updated_at": "2025-12-19T10:00:00.000000Z",
+    "author": {"id": 456},
+}
+
+
+def without(key: str) -> dict[str, Any]:
+    return {k: v for k, v in A.items() if k != key}
+
+
+BROKEN_BODIES = [
+    (b"<html>created!</html>", "not JSON"),
+    (b"", "not JSON"),
+    (b"\xff\xfe\x00garbage", "not JSON"),
+    (json.dumps([A]).encode(), "the body must be an object, got an array"),
+    (b"null", "the body must be an object, got null"),
+    *[(json.dumps(without(key)).encode(), f"'{key}' is missing") for key in A],
+    (json.dumps({**A, "id": "7"}).encode(), "'id' must be an integer, got a string"),
+    (json.dumps({**A, "id": True}).encode(), "'id' must be an integer, got a boolean"),
+    (json.dumps({**A, "id": 7.0}).encode(), "'id' must be an integer, got a number"),
+    (json.dumps({**A, "id": None}).encode(), "'id' must be an integer, got null"),
+    (json.dumps({**A, "content": 5}).encode(), "'content' must be a string, got an integer"),
+    (json.dumps({**A, "created_at": "yesterday"}).encode(), "'created_at' must be an ISO 8601"),
+    (json.dumps({**A, "created_at": 1734602400}).encode(), "'created_at' must be a date-time"),
+    (
+        json.dumps({**A, "updated_at": "2025-12-19T10:00:00"}).encode(),
+        "'updated_at' must be a date-time with a time zone",
+    ),
+    (json.dumps({**A, "author": [["id", 1]]}).encode(), "'author' must be an object"),
+    (json.dumps({**A, "author": "John"}).encode(), "'author' must be an object, got a string"),
+    (json.dumps({**A, "author": {"id": "456"}}).encode(), "'author.id' must be an integer"),
+    (json.dumps({**A, "author": {"email": None}}).encode(), "'author.email' must be a string"),
+]
+
+
+@pytest.mark.parametrize(("body", "problem"), BROKEN_BODIES)
+def test_201_that_breaks_the_contract_raises_invalid_response(
+    api: Any, body: bytes, problem: str
+) -> None:
+    api.reply(httpx.Response(201, content=body, headers={"X-Api-Version": "2024-03-05"}))
+    with pytest.raises(InvalidResponseError) as caught:
+        api.create(1, "x")  # retries on: a broken 201 is still never re-sent
+
+    error = caught.value
+    assert problem in str(error)
+    assert str(error).startswith("201 Created, but the reply")
+    assert error.may_have_been_created is True
+    assert error.response.status_code == 201
+    assert error.api_version == "2024-03-05"
+    assert "may have been created" in str(error)
+    assert len(api.requests) == 1
+    # no JSON or KeyError traceback chained to it
+    assert error.__cause__ is None
+    assert error.__context__ is None or error.__suppress_context__
+
+
+@pytest.mark.parametrize("status", [200, 202, 204])
+def test_other_2xx_breaks_the_contract(api: Any, status: int) -> None:
+    api.reply(api.created(status=status))
+    with pytest.raises(InvalidResponseError, match="promises 201 Created") as caught:
+        api.create(1, "x")
+    assert caught.value.may_have_been_created is True
+    assert len(api.requests) == 1

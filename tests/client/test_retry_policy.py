@@ -1,0 +1,125 @@
+"""The retry policy on its own: what is retryable, the waits, Retry-After parsing."""
+
+from __future__ import annotations
+
+import email.utils
+
+import httpx
+import pytest
+from spp_activities import (
+    APIConnectionError,
+    APITimeoutError,
+    BadRequestError,
+    InvalidResponseError,
+    RateLimitError,
+    RetryPolicy,
+    ServerError,
+    SPPError,
+)
+from spp_activities.retry import full_jitter, parse_retry_after
+
+
+def status_error(cls: type[SPPError], status: int, retry_after: float | None = None) -> SPPError:
+    response = httpx.Response(status, request=httpx.Request("POST", "https://x/api"))
+    return cls(  # type: ignore[call-arg]
+        response=response,
+        message=None,
+        retry_after=retry_after,
+        may_have_been_created=status >= 500 and status != 503,
+    )
+
+
+NOT_CREATED = [
+    APIConnectionError("Could not connect", may_have_been_created=False),
+    APITimeoutError("Timed out connecting", may_have_been_created=False),
+    status_error(RateLimitError, 429),
+    status_error(ServerError, 503),
+]
+UNKNOWN_OUTCOME = [
+    APIConnectionError("lost", may_have_been_created=True),
+    APITimeoutError("read timeout", may_have_been_created=True),
+    status_error(ServerError, 500),
+    status_error(ServerError, 502),
+    status_error(ServerError, 504),
+    status_error(ServerError, 520),
+]
+NEVER = [
+    status_error(BadRequestError, 400),
+    InvalidResponseError("201 Created, but...", response=httpx.Response(201)),
+]
+
+
+@pytest.mark.parametrize("error", NOT_CREATED)
+def test_failures_that_prove_nothing_was_created_are_retried(error: SPPError) -> None:
+    policy = RetryPolicy()
+    assert policy.decide(error, 0, 2) is not None
+    assert policy.decide(error, 2, 2) is None  # budget spent
+    assert policy.decide(error, 0, 0) is None  # retries off
+
+
+@pytest.mark.parametrize("error", UNKNOWN_OUTCOME)
+def test_unknown_outcomes_are_retried_only_when_opted_in(error: SPPError) -> None:
+    assert RetryPolicy().decide(error, 0, 2) is None
+    retry = RetryPolicy(retry_unknown_outcome=True).decide(error, 0, 2)
+    assert retry is not None
+    assert "outcome unknown" in retry.reason
+
+
+@pytest.mark.parametrize("error", NEVER)
+def test_other_failures_are_never_retried(error: SPPError) -> None:
+    assert RetryPolicy(retry_unknown_outcome=True).decide(error, 0, 5) is None
+
+
+def test_full_jitter_stays_under_the_ceiling() -> None:
+    waits = [full_jitter(2.0) for _ in range(500)]
+    assert all(0.0 <= wait <= 2.0 for wait in waits)
+    assert len(set(waits)) > 400  # random, not a constant
+
+
+def test_waits_double_up_to_the_cap() -> None:
+    policy = RetryPolicy(backoff_initial=0.5, backoff_max=3.0, jitter=lambda ceiling: ceiling)
+    error = NOT_CREATED[0]
+    delays = [policy.decide(error, n, 10) for n in range(5)]
+    assert [d.delay for d in delays if d] == [0.5, 1.0, 2.0, 3.0, 3.0]
+
+
+def test_retry_after_is_honoured_up_to_the_cap() -> None:
+    policy = RetryPolicy(retry_after_max=60.0)
+    retry = policy.decide(status_error(RateLimitError, 429, retry_after=12.0), 0, 2)
+    assert retry is not None
+    assert retry.delay == 12.0
+    assert "Retry-After 12 s" in retry.reason
+    assert policy.decide(status_error(RateLimitError, 429, retry_after=61.0), 0, 2) is None
+
+
+@pytest.mark.parametrize("field", ["backoff_initial", "backoff_max", "retry_after_max"])
+@pytest.mark.parametrize("value", [-1.0, float("nan"), "1", True])
+def test_bad_policy_values_are_refused(field: str, value: object) -> None:
+    with pytest.raises(ValueError, match=field):
+        RetryPolicy(**{field: value})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("120", 120.0),
+        (" 3 ", 3.0),
+        ("1.5", 1.5),
+        ("0", 0.0),
+        (None, None),
+        ("", None),
+        ("soon", None),
+        ("-5", None),
+        ("nan", None),
+        ("inf", None),
+    ],
+)
+def test_parse_retry_after_seconds(header: str | None, seconds: float | None) -> None:
+    assert parse_retry_after(header) == seconds
+
+
+def test_parse_retry_after_http_date() -> None:
+    now = 1_700_000_000.0
+    assert parse_retry_after(email.utils.formatdate(now + 90, usegmt=True), now=now) == 90.0
+    assert parse_retry_after(email.utils.formatdate(now - 90, usegmt=True), now=now) == 0.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0

@@ -1,0 +1,97 @@
+"""Both clients over real loopback HTTP against the sandbox: what is stored, and
+that a failure whose outcome is unknown is never re-sent (no duplicates)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from spp_activities import (
+    APIConnectionError,
+    AsyncSPPClient,
+    AuthenticationError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    SPPClient,
+)
+
+
+@pytest.fixture(params=["sync", "async"])
+def create(request: pytest.FixtureRequest) -> Any:
+    """create(sandbox, client_id, content, token=None) on one client kind; returns
+    (activity, sleeps)."""
+
+    def run(sandbox: Any, client_id: int, content: str, token: str | None = None) -> Any:
+        options = {"workspace_url": sandbox.workspace_url, "token": token or sandbox.token}
+        sleeps: list[float] = []
+        if request.param == "sync":
+            with SPPClient(**options, sleep=sleeps.append) as client:
+                return client.activities.create(client_id, content), sleeps
+
+        async def record(seconds: float) -> None:
+            sleeps.append(seconds)
+
+        async def run_async() -> Any:
+            async with AsyncSPPClient(**options, sleep=record) as client:
+                return await client.activities.create(client_id, content), sleeps
+
+        return asyncio.run(run_async())
+
+    return run
+
+
+def stats(sandbox: Any) -> dict[str, Any]:
+    result: dict[str, Any] = httpx.get(f"{sandbox.url}/_sandbox/stats", timeout=10).json()
+    return result
+
+
+def test_create_stores_one_activity(sandbox: Any, create: Any) -> None:
+    activity, _ = create(sandbox, 3, "Called about the invoice")
+    assert activity.content == "Called about the invoice"
+    assert activity.author.name == "Sandbox User"
+    [stored] = sandbox.activities(3)
+    assert stored["id"] == activity.id
+    assert stored["content"] == "Called about the invoice"
+
+
+def test_unknown_client_and_wrong_token(sandbox: Any, create: Any) -> None:
+    with pytest.raises(NotFoundError, match="404 Not Found"):
+        create(sandbox, 999999, "x")
+    with pytest.raises(AuthenticationError) as caught:
+        create(sandbox, 1, "x", token="not-the-token")
+    assert "not-the-token" not in str(caught.value)
+    assert sandbox.activities() == []
+
+
+@pytest.mark.parametrize(("fault", "error_class"), [("503", ServerError), ("429", RateLimitError)])
+def test_temporary_refusals_are_retried_until_the_budget_runs_out(
+    sandbox_factory: Any, create: Any, fault: str, error_class: type[Exception]
+) -> None:
+    sandbox = sandbox_factory(faults={fault: 1.0}, seed=1)
+    with pytest.raises(error_class) as caught:
+        create(sandbox, 3, "x")
+    assert caught.value.may_have_been_created is False  # type: ignore[attr-defined]
+    assert stats(sandbox)["requests"] == 3
+    assert sandbox.activities() == []
+
+
+@pytest.mark.parametrize(
+    ("fault", "error_class", "stored"),
+    [
+        ("500", ServerError, 1),
+        ("reset-after", APIConnectionError, 1),
+        ("reset", APIConnectionError, 0),
+    ],
+)
+def test_unknown_outcomes_are_sent_once_and_say_so(
+    sandbox_factory: Any, create: Any, fault: str, error_class: type[Exception], stored: int
+) -> None:
+    sandbox = sandbox_factory(faults={fault: 1.0}, seed=1)
+    with pytest.raises(error_class) as caught:
+        create(sandbox, 3, "Only once")
+    assert caught.value.may_have_been_created is True  # type: ignore[attr-defined]
+    assert stats(sandbox)["requests"] == 1
+    assert len(sandbox.activities(3)) == stored
