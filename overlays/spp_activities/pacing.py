@@ -78,6 +78,7 @@ class Pacer:
         default_pause: float = 1.0,
         estimate_window: float = 1.0,
         gain: float = 1.0,
+        window_share: float = 0.97,
     ) -> None:
         self._clock = clock
         self.beta = beta
@@ -103,6 +104,11 @@ class Pacer:
         self._anchor: tuple[float, int, int] | None = None  # (time, remaining, accepted)
         self._last_answer = -math.inf
         self._probe_interval = 0.05
+        # fixed windows (Laravel-style): their length, estimated from `Remaining` resets
+        self.window: float | None = None
+        self.window_share = window_share
+        self._last_reset: float | None = None
+        self._reset_seen_at = -math.inf
         # CUBIC mode
         self._last_max_rate = 0.0
         self._last_throttle = -math.inf
@@ -135,6 +141,9 @@ class Pacer:
             if self.in_flight > 0:
                 return self._probe_interval
             probe_at = self._last_answer + self._probe_interval
+            if self.window is not None:
+                # Do not knock before the current window must have ended.
+                probe_at = max(probe_at, self._reset_seen_at + self.window * 1.01)
             if now < probe_at:
                 return probe_at - now
         if self.rate is not None:
@@ -186,15 +195,25 @@ class Pacer:
     def _on_budget(self, now: float, reply: Reply) -> None:
         assert reply.remaining is not None
         assert reply.limit is not None
-        self.limit = reply.limit
+        limit = reply.limit
+        previous = self.remaining
         remaining = 0 if reply.throttled else reply.remaining
+        self.limit = limit
         self.remaining = remaining
+        if not reply.throttled and (
+            remaining - (0 if previous is None else previous) >= max(2, limit // 2)
+        ):
+            self._on_window_reset(now, reply.sent_at)
         if reply.throttled:
             self._probe_interval = min(self._probe_interval * 2, 1.0)
             if self.refill is not None:
                 self.refill *= 0.9
+        if self.window is not None:
+            # A fixed window: spread `limit` requests evenly over each window.
+            self.rate = max(self.min_rate, self.window_share * limit / self.window)
+            return
         anchor = self._anchor
-        if anchor is None or remaining >= reply.limit or anchor[1] >= reply.limit:
+        if anchor is None or remaining >= limit or anchor[1] >= limit:
             self._anchor = (now, remaining, self._accepted)
         elif now - anchor[0] >= self.estimate_window:
             gained = remaining - anchor[1] + (self._accepted - anchor[2])
@@ -202,11 +221,23 @@ class Pacer:
             self.refill = estimate if self.refill is None else 0.5 * self.refill + 0.5 * estimate
             self._anchor = (now, remaining, self._accepted)
         if self.refill is not None:
-            setpoint = max(1.0, 0.1 * reply.limit)
+            setpoint = max(1.0, 0.1 * limit)
             level = remaining - self.in_flight
             self.rate = max(self.min_rate, self.refill + self.gain * (level - setpoint))
             if not reply.throttled:
                 self._probe_interval = min(max(1.0 / self.refill, 0.005), 1.0)
+
+    def _on_window_reset(self, now: float, sent_at: float) -> None:
+        """`Remaining` jumped back up: a new window opened (or a bucket refilled while idle).
+
+        The shortest time between two such jumps estimates the window's length.
+        """
+        if self._last_reset is not None:
+            gap = sent_at - self._last_reset
+            if gap > 0:
+                self.window = gap if self.window is None else min(self.window, gap)
+        self._last_reset = sent_at
+        self._reset_seen_at = now
 
     # CUBIC mode (no budget headers)
 

@@ -1,0 +1,220 @@
+"""The shared pacer, driven by a fake clock: no sleeping, no timed assertions.
+
+A small discrete-event simulation plays workers against model throttles (a
+Laravel-style fixed window, a token bucket) and counts what the server accepted
+and how often it answered 429.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+
+import pytest
+
+from spp_activities.pacing import Pacer, Reply, parse_rate_headers
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FixedWindow:
+    """Like Laravel's throttle: a window opens at the first request and holds `limit`."""
+
+    def __init__(self, limit: int, window: float = 1.0) -> None:
+        self.limit, self.window = limit, window
+        self.opened = -math.inf
+        self.count = 0
+
+    def hit(self, now: float) -> tuple[bool, int, int, float]:
+        if now - self.opened >= self.window:
+            self.opened, self.count = now, 0
+        allowed = self.count < self.limit
+        if allowed:
+            self.count += 1
+        retry_after = max(1, math.ceil(self.opened + self.window - now))
+        return allowed, self.limit, self.limit - self.count, retry_after
+
+
+class TokenBucket:
+    def __init__(self, rate: float, capacity: int) -> None:
+        self.rate, self.capacity = rate, capacity
+        self.tokens = float(capacity)
+        self.last = 0.0
+
+    def hit(self, now: float) -> tuple[bool, int, int, float]:
+        self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        allowed = self.tokens >= 1
+        if allowed:
+            self.tokens -= 1
+        return allowed, self.capacity, int(self.tokens), 1.0
+
+
+@dataclass
+class Result:
+    accepted_per_second: float
+    throttled_share: float
+
+
+def simulate(
+    limiter: FixedWindow | TokenBucket,
+    *,
+    workers: int = 8,
+    latency: float = 0.004,
+    duration: float = 20.0,
+    headers: bool = True,
+) -> Result:
+    clock = FakeClock()
+    pacer = Pacer(clock=clock)
+    events: list[tuple[float, int, str, tuple[float, ...]]] = []
+    seq = 0
+    for _ in range(workers):
+        seq += 1
+        heapq.heappush(events, (0.0, seq, "ready", ()))
+    accepted = throttled = 0
+    while events:
+        time, _, kind, data = heapq.heappop(events)
+        if time > duration:
+            break
+        clock.now = time
+        seq += 1
+        if kind == "ready":
+            delay = pacer.reserve()
+            if delay <= 0:
+                heapq.heappush(events, (time + latency / 2, seq, "arrive", (time,)))
+            else:  # a waiting worker looks again after the delay or the next reply
+                heapq.heappush(events, (time + min(delay, 0.002), seq, "ready", ()))
+        elif kind == "arrive":
+            allowed, limit, remaining, retry_after = limiter.hit(time)
+            reply = (data[0], float(allowed), limit, remaining, retry_after)
+            heapq.heappush(events, (time + latency / 2, seq, "reply", reply))
+        else:
+            sent_at, allowed_f, limit_f, remaining_f, retry_after = data
+            allowed = bool(allowed_f)
+            accepted += allowed
+            throttled += not allowed
+            pacer.on_reply(
+                Reply(
+                    sent_at,
+                    throttled=not allowed,
+                    retry_after=None if allowed else retry_after,
+                    limit=int(limit_f) if headers else None,
+                    remaining=int(remaining_f) if headers else None,
+                )
+            )
+            heapq.heappush(events, (time, seq, "ready", ()))
+    return Result(accepted / duration, throttled / max(1, accepted + throttled))
+
+
+@pytest.mark.parametrize("latency", [0.002, 0.02])
+def test_fixed_window_of_50_per_second_is_used_to_90_percent_with_few_429s(latency: float) -> None:
+    result = simulate(FixedWindow(50), latency=latency)
+    assert result.accepted_per_second >= 0.9 * 50
+    assert result.throttled_share <= 0.02
+
+
+def test_laravel_style_per_minute_window() -> None:
+    result = simulate(FixedWindow(60, window=60.0), duration=600)
+    assert result.accepted_per_second >= 0.9 * 1.0
+    assert result.throttled_share <= 0.02
+
+
+@pytest.mark.parametrize(("rate", "capacity"), [(50, 50), (50, 10), (200, 200)])
+def test_token_bucket_is_matched_without_429s(rate: float, capacity: int) -> None:
+    result = simulate(TokenBucket(rate, capacity))
+    assert result.accepted_per_second >= 0.9 * rate
+    assert result.throttled_share <= 0.02
+
+
+def test_without_rate_headers_cubic_backoff_keeps_429s_rare_and_keeps_going() -> None:
+    result = simulate(TokenBucket(50, 50), headers=False)
+    assert result.throttled_share <= 0.03
+    assert result.accepted_per_second >= 0.5 * 50
+
+
+def test_unthrottled_server_is_not_paced() -> None:
+    clock = FakeClock()
+    pacer = Pacer(clock=clock)
+    for _ in range(1000):
+        assert pacer.reserve() == 0
+        pacer.on_reply(Reply(clock.now))
+    assert pacer.rate is None
+
+
+def test_a_429_pauses_every_worker_for_retry_after() -> None:
+    clock = FakeClock()
+    pacer = Pacer(clock=clock)
+    for _ in range(3):
+        assert pacer.reserve() == 0
+    pacer.on_reply(Reply(0.0, throttled=True, retry_after=2.5))
+    clock.now = 0.5
+    assert pacer.reserve() == pytest.approx(2.0)  # any worker, not only the throttled one
+    assert pacer.reserve() == pytest.approx(2.0)
+    clock.now = 2.5
+    assert pacer.reserve() == 0
+
+
+def test_retry_after_is_capped_and_a_missing_one_gets_a_default() -> None:
+    clock = FakeClock()
+    pacer = Pacer(clock=clock, max_pause=60.0, default_pause=1.0)
+    pacer.reserve()
+    pacer.on_reply(Reply(0.0, throttled=True, retry_after=86_400))
+    assert pacer.reserve() == pytest.approx(60.0)
+    clock.now = 60.0
+    pacer.reserve()
+    pacer.on_reply(Reply(60.0, throttled=True))
+    assert pacer.reserve() == pytest.approx(1.0)
+
+
+def test_one_congestion_episode_lowers_the_rate_once() -> None:
+    clock = FakeClock()
+    pacer = Pacer(clock=clock)
+    for i in range(400):  # 200 requests/s for 2 s: a measured send rate
+        clock.now = i * 0.005
+        pacer.reserve()
+        pacer.on_reply(Reply(clock.now))
+    first_sent = clock.now
+    clock.now += 0.01
+    pacer.on_reply(Reply(first_sent, throttled=True, retry_after=0))
+    after_first = pacer.rate
+    assert after_first is not None and after_first < 200
+    # more 429s for requests sent before that decrease: same episode
+    pacer.on_reply(Reply(first_sent, throttled=True, retry_after=0))
+    pacer.on_reply(Reply(first_sent - 0.001, throttled=True, retry_after=0))
+    assert pacer.rate == after_first
+    # then the rate grows back over time
+    clock.now += 5.0
+    pacer.on_reply(Reply(clock.now))
+    assert pacer.rate is not None and pacer.rate > after_first
+
+
+def test_spent_budget_holds_requests_until_replies_come() -> None:
+    clock = FakeClock()
+    pacer = Pacer(clock=clock)
+    assert pacer.reserve() == 0
+    pacer.on_reply(Reply(0.0, limit=10, remaining=2))
+    assert pacer.reserve() == 0
+    assert pacer.reserve() == 0
+    assert pacer.reserve() > 0  # 2 in flight use up the 2 remaining
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"X-RateLimit-Limit": "50", "X-RateLimit-Remaining": "7"}, (50, 7)),
+        ({"X-RateLimit-Limit": "x", "X-RateLimit-Remaining": "-1"}, (None, None)),
+        ({}, (None, None)),
+    ],
+)
+def test_parse_rate_headers(
+    headers: dict[str, str], expected: tuple[int | None, int | None]
+) -> None:
+    assert parse_rate_headers(headers) == expected
+    assert parse_rate_headers(None) == (None, None)

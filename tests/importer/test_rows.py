@@ -1,0 +1,178 @@
+"""Reading import rows: CSV quirks, JSONL errors, encodings, positions and digests."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+from spp_activities.rows import FileFormatError, detect_format, read_rows
+
+
+def write_csv(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    return path
+
+
+def test_csv_content_round_trips_exactly(tmp_path: Path) -> None:
+    awkward = [
+        'He said "call me", then left',
+        "a, b, c",
+        "line one\nline two\r\nline three",
+        "emoji 🎉 and ünïcödé",
+        "x" * 10_000,
+        "  leading and trailing spaces  ",
+    ]
+    path = write_csv(
+        tmp_path / "a.csv",
+        [["client_id", "content"], *[[str(i + 1), c] for i, c in enumerate(awkward)]],
+    )
+    rows = list(read_rows(path, "csv"))
+    assert [r.content for r in rows] == awkward
+    assert [r.client_id for r in rows] == list(range(1, len(awkward) + 1))
+    assert all(r.error is None for r in rows)
+
+
+def test_csv_rows_know_their_line_and_offset(tmp_path: Path) -> None:
+    data = b'client_id,content\n1,"two\nlines"\n2,plain\n'
+    path = tmp_path / "a.csv"
+    path.write_bytes(data)
+    first, second = read_rows(path, "csv")
+    assert (first.number, first.line, first.offset) == (1, 2, data.index(b"1,"))
+    assert (second.number, second.line, second.offset) == (2, 4, data.index(b"2,"))
+
+
+def test_csv_header_is_case_and_space_insensitive_with_bom_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_bytes("\ufeff Key , CONTENT,Client_ID\nk-1,hello,7\n".encode())
+    (row,) = read_rows(path, "csv")
+    assert (row.key, row.content, row.client_id) == ("k-1", "hello", 7)
+
+
+def test_csv_bad_rows_are_reported_with_line_and_reading_goes_on(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("client_id,content\nabc,x\n0,x\n3,   \n4,ok\n\n-1,y\n", encoding="utf-8")
+    rows = list(read_rows(path, "csv"))
+    errors = [r.error for r in rows]
+    assert errors[0] is not None and "line 2" in errors[0] and "client_id" in errors[0]
+    assert errors[1] is not None and "line 3" in errors[1]
+    assert errors[2] is not None and "line 4" in errors[2] and "blank" in errors[2]
+    assert errors[3] is None
+    assert rows[3].client_id == 4
+    # an empty line is skipped, not a row
+    assert errors[4] is not None and "line 7" in errors[4]
+    assert len(rows) == 5
+
+
+def test_csv_extra_fields_are_an_error_not_a_silent_truncation(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("client_id,content\n1,hello, world\n", encoding="utf-8")
+    (row,) = read_rows(path, "csv")
+    assert row.error is not None and "fields" in row.error and "line 2" in row.error
+
+
+def test_csv_encoding_error_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_bytes(b"client_id,content\n1,fine\n2,caf\xe9 latin-1\n3,fine again\n")
+    rows = list(read_rows(path, "csv"))
+    assert rows[0].error is None
+    assert rows[1].error is not None and "line 3" in rows[1].error and "utf-8" in rows[1].error
+    assert rows[2].error is None and rows[2].content == "fine again"
+    # the same file, declared latin-1, reads fine
+    assert list(read_rows(path, "csv", "latin-1"))[1].content == "café latin-1"
+
+
+def test_csv_encoding_must_be_ascii_compatible(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "a.csv", [["client_id", "content"]])
+    with pytest.raises(FileFormatError, match="UTF-8"):
+        list(read_rows(path, "csv", "utf-16"))
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("", "empty"),
+        ("client_id,body\n1,x\n", "lacks column"),
+        ("client_id,content,content\n", "repeats"),
+    ],
+)
+def test_unreadable_csv_is_a_file_error(tmp_path: Path, text: str, match: str) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(FileFormatError, match=match):
+        list(read_rows(path, "csv"))
+
+
+def test_missing_file_and_unknown_extension(tmp_path: Path) -> None:
+    with pytest.raises(FileFormatError, match="not found"):
+        list(read_rows(tmp_path / "nope.csv", "csv"))
+    with pytest.raises(FileFormatError, match="--format"):
+        detect_format(tmp_path / "rows.txt")
+    assert detect_format(tmp_path / "rows.TXT", "jsonl") == "jsonl"
+    assert detect_format(tmp_path / "rows.ndjson") == "jsonl"
+
+
+def test_jsonl_rows_and_errors(tmp_path: Path) -> None:
+    lines = [
+        '{"client_id": 1, "content": "line\\nbreak \\"quoted\\" 🎉", "key": "a"}',
+        "",
+        '{"client_id": "2", "content": "string id"}',
+        "{not json",
+        "[1, 2]",
+        '{"client_id": true, "content": "bool id"}',
+        '{"client_id": 1.5, "content": "float id"}',
+        '{"client_id": 3}',
+        '{"client_id": 3, "content": 42}',
+        '{"content": "no id"}',
+    ]
+    path = tmp_path / "a.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rows = list(read_rows(path, "jsonl"))
+    assert rows[0].content == 'line\nbreak "quoted" 🎉'
+    assert (rows[0].client_id, rows[0].key, rows[0].error) == (1, "a", None)
+    assert (rows[1].client_id, rows[1].line, rows[1].error) == (2, 3, None)
+    problems = [r.error or "" for r in rows[2:]]
+    assert "line 4" in problems[0] and "JSON" in problems[0]
+    assert "line 5" in problems[1] and "object" in problems[1]
+    assert "line 6" in problems[2] and "client_id" in problems[2]
+    assert "line 7" in problems[3] and "client_id" in problems[3]
+    assert "line 8" in problems[4] and "content is missing" in problems[4]
+    assert "line 9" in problems[5] and "string" in problems[5]
+    assert "line 10" in problems[6] and "client_id is missing" in problems[6]
+    assert [r.number for r in rows] == list(range(1, 10))
+
+
+def test_jsonl_encoding_error_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(b'{"client_id": 1, "content": "ok"}\n{"client_id": 1, "content": "\xff"}\n')
+    rows = list(read_rows(path, "jsonl"))
+    assert rows[0].error is None
+    assert rows[1].error is not None and "line 2" in rows[1].error
+
+
+def test_digest_tells_identical_rows_apart_only_by_position(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "a.csv",
+        [["client_id", "content"], ["1", "same"], ["1", "same"], ["1", "other"], ["2", "same"]],
+    )
+    a, b, c, d = read_rows(path, "csv")
+    assert a.digest == b.digest and a.number != b.number
+    assert len({a.digest, c.digest, d.digest}) == 3
+
+
+def test_reading_streams(tmp_path: Path) -> None:
+    """The reader yields the first row before it has read the whole file."""
+    path = tmp_path / "a.csv"
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["client_id", "content"])
+    for i in range(50_000):
+        writer.writerow([1, f"row {i}"])
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    rows = read_rows(path, "csv")
+    first = next(rows)
+    assert first.content == "row 0"
+    rows.close()
