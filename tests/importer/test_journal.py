@@ -6,7 +6,6 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
 from spp_activities import journal as jr
 from spp_activities.rows import Row, digest_of
 
@@ -61,7 +60,9 @@ def test_outcomes_and_marks_in_one_commit(journal: jr.Journal) -> None:
     )
     assert [state(journal, n) for n in (1, 2, 3, 4)] == ["created", "failed", "unknown", "sending"]
     created = journal.get(1)
-    assert created is not None and created.activity_id == 77 and created.http_status == 201
+    assert created is not None
+    assert created.activity_id == 77
+    assert created.http_status == 201
     assert journal.high_water() == 4
     assert journal.counts()[jr.CREATED] == 1
 
@@ -74,7 +75,9 @@ def test_recover_turns_sending_into_unknown(journal: jr.Journal, tmp_path: Path)
     assert state(again, 2) == "unknown"
     assert state(again, 1) == "created"
     entry = again.get(2)
-    assert entry is not None and entry.reason is not None and "may exist" in entry.reason
+    assert entry is not None
+    assert entry.reason is not None
+    assert "may exist" in entry.reason
 
 
 def test_forget_undoes_marks_of_rows_never_sent(journal: jr.Journal) -> None:
@@ -85,7 +88,9 @@ def test_forget_undoes_marks_of_rows_never_sent(journal: jr.Journal) -> None:
     assert state(journal, 1) is None  # as if never seen
     assert state(journal, 2) == "failed"
     unknown = journal.get(3)
-    assert unknown is not None and unknown.state == "unknown" and unknown.reason == "was 500"
+    assert unknown is not None
+    assert unknown.state == "unknown"
+    assert unknown.reason == "was 500"
 
 
 def test_entries_stream_in_file_order_by_state(journal: jr.Journal) -> None:

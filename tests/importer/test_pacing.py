@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass
 
 import pytest
-
 from spp_activities.pacing import Pacer, Reply, parse_rate_headers
 
 
@@ -184,7 +183,8 @@ def test_one_congestion_episode_lowers_the_rate_once() -> None:
     clock.now += 0.01
     pacer.on_reply(Reply(first_sent, throttled=True, retry_after=0))
     after_first = pacer.rate
-    assert after_first is not None and after_first < 200
+    assert after_first is not None
+    assert after_first < 200
     # more 429s for requests sent before that decrease: same episode
     pacer.on_reply(Reply(first_sent, throttled=True, retry_after=0))
     pacer.on_reply(Reply(first_sent - 0.001, throttled=True, retry_after=0))
@@ -192,7 +192,8 @@ def test_one_congestion_episode_lowers_the_rate_once() -> None:
     # then the rate grows back over time
     clock.now += 5.0
     pacer.on_reply(Reply(clock.now))
-    assert pacer.rate is not None and pacer.rate > after_first
+    assert pacer.rate is not None
+    assert pacer.rate > after_first
 
 
 def test_spent_budget_holds_requests_until_replies_come() -> None:

@@ -7,7 +7,6 @@ import io
 from pathlib import Path
 
 import pytest
-
 from spp_activities.rows import FileFormatError, detect_format, read_rows
 
 
@@ -57,13 +56,19 @@ def test_csv_bad_rows_are_reported_with_line_and_reading_goes_on(tmp_path: Path)
     path.write_text("client_id,content\nabc,x\n0,x\n3,   \n4,ok\n\n-1,y\n", encoding="utf-8")
     rows = list(read_rows(path, "csv"))
     errors = [r.error for r in rows]
-    assert errors[0] is not None and "line 2" in errors[0] and "client_id" in errors[0]
-    assert errors[1] is not None and "line 3" in errors[1]
-    assert errors[2] is not None and "line 4" in errors[2] and "blank" in errors[2]
+    assert errors[0] is not None
+    assert "line 2" in errors[0]
+    assert "client_id" in errors[0]
+    assert errors[1] is not None
+    assert "line 3" in errors[1]
+    assert errors[2] is not None
+    assert "line 4" in errors[2]
+    assert "blank" in errors[2]
     assert errors[3] is None
     assert rows[3].client_id == 4
     # an empty line is skipped, not a row
-    assert errors[4] is not None and "line 7" in errors[4]
+    assert errors[4] is not None
+    assert "line 7" in errors[4]
     assert len(rows) == 5
 
 
@@ -71,7 +76,9 @@ def test_csv_extra_fields_are_an_error_not_a_silent_truncation(tmp_path: Path) -
     path = tmp_path / "a.csv"
     path.write_text("client_id,content\n1,hello, world\n", encoding="utf-8")
     (row,) = read_rows(path, "csv")
-    assert row.error is not None and "fields" in row.error and "line 2" in row.error
+    assert row.error is not None
+    assert "fields" in row.error
+    assert "line 2" in row.error
 
 
 def test_csv_encoding_error_names_the_line(tmp_path: Path) -> None:
@@ -79,8 +86,11 @@ def test_csv_encoding_error_names_the_line(tmp_path: Path) -> None:
     path.write_bytes(b"client_id,content\n1,fine\n2,caf\xe9 latin-1\n3,fine again\n")
     rows = list(read_rows(path, "csv"))
     assert rows[0].error is None
-    assert rows[1].error is not None and "line 3" in rows[1].error and "utf-8" in rows[1].error
-    assert rows[2].error is None and rows[2].content == "fine again"
+    assert rows[1].error is not None
+    assert "line 3" in rows[1].error
+    assert "utf-8" in rows[1].error
+    assert rows[2].error is None
+    assert rows[2].content == "fine again"
     # the same file, declared latin-1, reads fine
     assert list(read_rows(path, "csv", "latin-1"))[1].content == "café latin-1"
 
@@ -135,13 +145,20 @@ def test_jsonl_rows_and_errors(tmp_path: Path) -> None:
     assert (rows[0].client_id, rows[0].key, rows[0].error) == (1, "a", None)
     assert (rows[1].client_id, rows[1].line, rows[1].error) == (2, 3, None)
     problems = [r.error or "" for r in rows[2:]]
-    assert "line 4" in problems[0] and "JSON" in problems[0]
-    assert "line 5" in problems[1] and "object" in problems[1]
-    assert "line 6" in problems[2] and "client_id" in problems[2]
-    assert "line 7" in problems[3] and "client_id" in problems[3]
-    assert "line 8" in problems[4] and "content is missing" in problems[4]
-    assert "line 9" in problems[5] and "string" in problems[5]
-    assert "line 10" in problems[6] and "client_id is missing" in problems[6]
+    assert "line 4" in problems[0]
+    assert "JSON" in problems[0]
+    assert "line 5" in problems[1]
+    assert "object" in problems[1]
+    assert "line 6" in problems[2]
+    assert "client_id" in problems[2]
+    assert "line 7" in problems[3]
+    assert "client_id" in problems[3]
+    assert "line 8" in problems[4]
+    assert "content is missing" in problems[4]
+    assert "line 9" in problems[5]
+    assert "string" in problems[5]
+    assert "line 10" in problems[6]
+    assert "client_id is missing" in problems[6]
     assert [r.number for r in rows] == list(range(1, 10))
 
 
@@ -150,7 +167,8 @@ def test_jsonl_encoding_error_names_the_line(tmp_path: Path) -> None:
     path.write_bytes(b'{"client_id": 1, "content": "ok"}\n{"client_id": 1, "content": "\xff"}\n')
     rows = list(read_rows(path, "jsonl"))
     assert rows[0].error is None
-    assert rows[1].error is not None and "line 2" in rows[1].error
+    assert rows[1].error is not None
+    assert "line 2" in rows[1].error
 
 
 def test_digest_tells_identical_rows_apart_only_by_position(tmp_path: Path) -> None:
@@ -159,7 +177,8 @@ def test_digest_tells_identical_rows_apart_only_by_position(tmp_path: Path) -> N
         [["client_id", "content"], ["1", "same"], ["1", "same"], ["1", "other"], ["2", "same"]],
     )
     a, b, c, d = read_rows(path, "csv")
-    assert a.digest == b.digest and a.number != b.number
+    assert a.digest == b.digest
+    assert a.number != b.number
     assert len({a.digest, c.digest, d.digest}) == 3
 
 
