@@ -85,6 +85,8 @@ class SandboxState:
         self._authors = [
             (token.encode("utf-8"), _author_for(index)) for index, token in enumerate(tokens)
         ]
+        #: Set when the sandbox shuts down; long waits (the `slow` fault) end early.
+        self.stopping = threading.Event()
         self._stats_lock = threading.Lock()
         self._by_status: Counter[str] = Counter()
         self._by_fault: Counter[str] = Counter()
@@ -179,7 +181,7 @@ class CreateActivityEndpoint:
             await self._drop(scope, receive, rst=True)
             return
         if fault == "slow":
-            await asyncio.sleep(self.state.slow_seconds)
+            await self._slow_down()
         await self._reply(send, status, reply, extra, fault)
 
     def _create(
@@ -221,6 +223,16 @@ class CreateActivityEndpoint:
         return 201, {
             key: activity[key] for key in ("id", "content", "created_at", "updated_at", "author")
         }
+
+    async def _slow_down(self) -> None:
+        """Wait `slow_seconds`, cut short when the sandbox is stopping (so stop stays quick)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.state.slow_seconds
+        while not self.state.stopping.is_set():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            await asyncio.sleep(min(remaining, 0.05))
 
     async def _reply(
         self,

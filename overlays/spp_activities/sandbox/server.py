@@ -159,6 +159,8 @@ class Sandbox:
 
     def stop(self) -> None:
         """Shut down, wait for the server thread, close the socket and the database."""
+        if self._state is not None:
+            self._state.stopping.set()
         if self._server is not None:
             self._server.should_exit = True
         self._teardown()
@@ -236,7 +238,9 @@ class Sandbox:
 def _listening_socket(host: str, port: int) -> socket.socket:
     """Bind before serving, so that port 0 gives a free port with no race."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio turns on TCP_NODELAY only for sockets that say TCP,
+    # and without it every reply waits ~40 ms for a delayed ACK (Nagle).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
