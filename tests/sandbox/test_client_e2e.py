@@ -35,9 +35,11 @@ def test_sync_client_creates_an_activity_the_sandbox_stored(sandbox: Sandbox) ->
 
 
 def test_sync_client_errors_for_401_404_400(sandbox: Sandbox) -> None:
-    with SPPClient(sandbox.workspace_url, "not-the-token", max_retries=0) as client:
-        with pytest.raises(AuthenticationError) as unauthenticated:
-            client.activities.create(1, CALL)
+    with (
+        SPPClient(sandbox.workspace_url, "not-the-token", max_retries=0) as client,
+        pytest.raises(AuthenticationError) as unauthenticated,
+    ):
+        client.activities.create(1, CALL)
     assert unauthenticated.value.status_code == 401
     assert unauthenticated.value.message == "Unauthenticated."
     assert unauthenticated.value.may_have_been_created is False
