@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import httpx
@@ -36,7 +37,7 @@ def test_headers_on_every_reply_and_remaining_counts_down(sandbox_factory: Any) 
     assert all(r.headers["x-ratelimit-limit"] == "5" for r in responses)
     remaining = [int(r.headers["x-ratelimit-remaining"]) for r in responses]
     assert remaining[0] == 4
-    for before, after in zip(remaining, remaining[1:], strict=False):
+    for before, after in itertools.pairwise(remaining):
         # Counts down by one, stays at 0 while refused, or a new window opened (back to 4).
         assert after in (before - 1, 4) or before == after == 0
     assert 0 in remaining
