@@ -134,7 +134,7 @@ class Sandbox:
                 lifespan="off",
                 loop="asyncio",
                 log_config=None,
-                log_level="warning",
+                log_level="error",
                 access_log=False,
                 timeout_graceful_shutdown=2,
                 backlog=2048,
