@@ -1,4 +1,4 @@
-"""Running the sandbox: embedded in a thread (start/stop, no leaks) and as `serve()` in a process."""
+"""Running the sandbox: in a thread (start/stop, no leaks) and as `serve()` in a process."""
 
 from __future__ import annotations
 
