@@ -27,7 +27,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import statistics
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -77,8 +79,8 @@ class Pacer:
         max_pause: float = 60.0,
         default_pause: float = 1.0,
         estimate_window: float = 1.0,
-        gain: float = 1.0,
-        window_share: float = 0.97,
+        gain: float = 4.0,
+        window_share: float = 0.96,
     ) -> None:
         self._clock = clock
         self.beta = beta
@@ -108,6 +110,9 @@ class Pacer:
         self.window: float | None = None
         self.window_share = window_share
         self._last_reset: float | None = None
+        self._window_level: int | None = None
+        self._throttled_since_reset = False  # a pause makes the next gap meaningless
+        self._gaps: deque[float] = deque(maxlen=8)  # the last few times between resets
         self._reset_seen_at = -math.inf
         # CUBIC mode
         self._last_max_rate = 0.0
@@ -141,9 +146,11 @@ class Pacer:
             if self.in_flight > 0:
                 return self._probe_interval
             probe_at = self._last_answer + self._probe_interval
-            if self.window is not None:
-                # Do not knock before the current window must have ended.
-                probe_at = max(probe_at, self._reset_seen_at + self.window * 1.01)
+            if self._last_reset is not None:
+                # Do not knock before the current window must have ended; before its
+                # length is known, assume at least a second (no throttle uses less).
+                window = 1.0 if self.window is None else self.window * 1.05
+                probe_at = max(probe_at, self._reset_seen_at + window)
             if now < probe_at:
                 return probe_at - now
         if self.rate is not None:
@@ -196,18 +203,33 @@ class Pacer:
         assert reply.remaining is not None
         assert reply.limit is not None
         limit = reply.limit
-        previous = self.remaining
         remaining = 0 if reply.throttled else reply.remaining
         self.limit = limit
         self.remaining = remaining
-        if not reply.throttled and (
-            remaining - (0 if previous is None else previous) >= max(2, limit // 2)
-        ):
-            self._on_window_reset(now, reply.sent_at)
+        if not reply.throttled and (self._last_reset is None or reply.sent_at >= self._last_reset):
+            # Replies to requests sent before the last reset may come from the old
+            # window: they neither start a window nor serve as the baseline.
+            baseline = self._window_level
+            if remaining - (0 if baseline is None else baseline) >= max(2, limit // 2):
+                self._on_window_reset(now, reply.sent_at)
+            self._window_level = remaining
         if reply.throttled:
+            self._throttled_since_reset = True
             self._probe_interval = min(self._probe_interval * 2, 1.0)
             if self.refill is not None:
                 self.refill *= 0.9
+        if (
+            self.window is not None
+            and self._last_reset is not None
+            and reply.sent_at - self._last_reset > 2.5 * self.window
+            and remaining > limit // 4
+        ):
+            # No reset for several windows and budget to spare: not a fixed window
+            # (e.g. a token bucket refilling continuously). Estimate its refill instead.
+            self.window = None
+            self._gaps.clear()
+            self._last_reset = None
+            self._anchor = None
         if self.window is not None:
             # A fixed window: spread `limit` requests evenly over each window.
             self.rate = max(self.min_rate, self.window_share * limit / self.window)
@@ -230,14 +252,19 @@ class Pacer:
     def _on_window_reset(self, now: float, sent_at: float) -> None:
         """`Remaining` jumped back up: a new window opened (or a bucket refilled while idle).
 
-        The shortest time between two such jumps estimates the window's length.
+        The median of the last few times between two such jumps estimates the
+        window's length (a window opens at the first request after the last one
+        ended, so each time is the length plus up to one request interval; the
+        median stays clear of the jitter that makes single gaps short).
         """
-        if self._last_reset is not None:
+        if self._last_reset is not None and not self._throttled_since_reset:
             gap = sent_at - self._last_reset
             if gap > 0:
-                self.window = gap if self.window is None else min(self.window, gap)
+                self._gaps.append(gap)
+                self.window = statistics.median(self._gaps)
         self._last_reset = sent_at
         self._reset_seen_at = now
+        self._throttled_since_reset = False
 
     # CUBIC mode (no budget headers)
 
