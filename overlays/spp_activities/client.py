@@ -58,7 +58,7 @@ _RawR = TypeVar("_RawR")
 _HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
 _SleepT = TypeVar("_SleepT")
 
-Timeout = float | httpx.Timeout
+TimeoutArg = float | httpx.Timeout
 #: Per-call extra headers; ``None`` as a value removes a header the client would send.
 ExtraHeaders = Mapping[str, str | None]
 
@@ -291,10 +291,10 @@ def connection_error(exc: httpx.RequestError) -> APIConnectionError:
         return APITimeoutError(
             "Timed out waiting for a free connection in the pool", may_have_been_created=False
         )
-    if isinstance(exc, httpx.TimeoutException):  # read / write: the request went out
-        return APITimeoutError(
-            f"Timed out waiting for the reply ({type(exc).__name__})", may_have_been_created=True
-        )
+    if isinstance(exc, httpx.WriteTimeout):  # part of the request may have gone out
+        return APITimeoutError("Timed out sending the request", may_have_been_created=True)
+    if isinstance(exc, httpx.TimeoutException):  # the request went out; no reply in time
+        return APITimeoutError("Timed out waiting for the reply", may_have_been_created=True)
     if isinstance(exc, httpx.ConnectError | httpx.ProxyError):
         return APIConnectionError(f"Could not connect: {detail}", may_have_been_created=False)
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.LocalProtocolError):
@@ -427,7 +427,7 @@ class RawResponse:
         return f"<RawResponse [{_status_text(self.http_response)}]>"
 
 
-_Run = Callable[[int, str, Timeout | None, int | None, ExtraHeaders | None], _R]
+_Run = Callable[[int, str, TimeoutArg | None, int | None, ExtraHeaders | None], _R]
 
 
 class ActivityCreator(Generic[_R]):
@@ -443,7 +443,7 @@ class ActivityCreator(Generic[_R]):
         client_id: int,
         content: str,
         *,
-        timeout: Timeout | None = None,
+        timeout: TimeoutArg | None = None,
         max_retries: int | None = None,
         extra_headers: ExtraHeaders | None = None,
     ) -> _R:
@@ -541,7 +541,7 @@ class _BaseClient(Generic[_HttpT, _SleepT]):
         *,
         base_url: str | None = None,
         api_version: str | None = None,
-        timeout: Timeout = DEFAULT_TIMEOUT,
+        timeout: TimeoutArg = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         http_client: _HttpT | None = None,
         retry_policy: RetryPolicy | None = None,
@@ -635,7 +635,7 @@ class _BaseClient(Generic[_HttpT, _SleepT]):
         self,
         client_id: int,
         content: str,
-        timeout: Timeout | None,
+        timeout: TimeoutArg | None,
         max_retries: int | None,
         extra_headers: ExtraHeaders | None,
     ) -> _Call:
@@ -703,7 +703,7 @@ class SPPClient(_BaseClient[httpx.Client, Callable[[float], object]]):
         finish: Callable[[httpx.Response], _T],
         client_id: int,
         content: str,
-        timeout: Timeout | None,
+        timeout: TimeoutArg | None,
         max_retries: int | None,
         extra_headers: ExtraHeaders | None,
     ) -> _T:
@@ -772,7 +772,7 @@ class AsyncSPPClient(_BaseClient[httpx.AsyncClient, Callable[[float], Awaitable[
         finish: Callable[[httpx.Response], _T],
         client_id: int,
         content: str,
-        timeout: Timeout | None,  # noqa: ASYNC109 - the HTTP timeout handed to httpx
+        timeout: TimeoutArg | None,  # noqa: ASYNC109 - the HTTP timeout handed to httpx
         max_retries: int | None,
         extra_headers: ExtraHeaders | None,
     ) -> _T:

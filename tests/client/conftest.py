@@ -85,15 +85,13 @@ class Api:
     def bodies(self) -> list[Any]:
         return [json.loads(request.content) for request in self.requests]
 
-    def call(self, method: str, *args: Any, **options: Any) -> Any:
-        """Run `client.activities.<method>` (dotted, e.g. "with_raw_response.create")."""
+    def create(self, *args: Any, raw: bool = False, **options: Any) -> Any:
+        """Run `client.activities.create` (or `.with_raw_response.create` if raw)
+        on a fresh client of this kind over the mock transport."""
         transport = httpx.MockTransport(self._handle)
 
-        def resolve(client: Any) -> Any:
-            target = client.activities
-            for part in method.split("."):
-                target = getattr(target, part)
-            return target
+        def creator(client: Any) -> Any:
+            return client.activities.with_raw_response if raw else client.activities
 
         if self.kind == "sync":
             with SPPClient(
@@ -101,7 +99,7 @@ class Api:
                 http_client=httpx.Client(transport=transport),
                 sleep=self.sleeps.append,
             ) as client:
-                return resolve(client)(*args, **options)
+                return creator(client).create(*args, **options)
 
         async def record_sleep(seconds: float) -> None:
             self.sleeps.append(seconds)
@@ -112,12 +110,9 @@ class Api:
                 http_client=httpx.AsyncClient(transport=transport),
                 sleep=record_sleep,
             ) as client:
-                return await resolve(client)(*args, **options)
+                return await creator(client).create(*args, **options)
 
         return asyncio.run(run())
-
-    def create(self, *args: Any, **options: Any) -> Any:
-        return self.call("create", *args, **options)
 
 
 @pytest.fixture(params=["sync", "async"])

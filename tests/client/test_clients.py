@@ -130,3 +130,26 @@ def test_import_is_light() -> None:
         "yaml",
     }
     assert not heavy & loaded
+
+
+def test_default_sleeps_are_used_when_none_is_injected() -> None:
+    """Retry-After: 0 goes through time.sleep / anyio.sleep without waiting."""
+
+    def transport() -> httpx.MockTransport:
+        replies = [httpx.Response(503, headers={"Retry-After": "0"})]
+
+        def handle(request: httpx.Request) -> httpx.Response:
+            return replies.pop() if replies else activity_transport().handle_request(request)
+
+        return httpx.MockTransport(handle)
+
+    http = httpx.Client(transport=transport())
+    with SPPClient("example.spp.co", "t", http_client=http) as client:
+        assert client.activities.create(1, "x").id == 1
+
+    async def run() -> None:
+        async with httpx.AsyncClient(transport=transport()) as http:
+            client = AsyncSPPClient("example.spp.co", "t", http_client=http)
+            assert (await client.activities.create(1, "x")).id == 1
+
+    asyncio.run(run())

@@ -116,7 +116,7 @@ def test_content_is_sent_unchanged(api: Any) -> None:
 
 
 def test_with_raw_response_gives_headers_and_parses(api: Any) -> None:
-    raw = api.reply(api.created()).call("with_raw_response.create", 7, "x")
+    raw = api.reply(api.created()).create(7, "x", raw=True)
 
     assert isinstance(raw, RawResponse)
     assert raw.status_code == 201
@@ -129,7 +129,7 @@ def test_with_raw_response_gives_headers_and_parses(api: Any) -> None:
 
 
 def test_with_raw_response_defers_contract_check_to_parse(api: Any) -> None:
-    raw = api.reply(api.created({"id": 7})).call("with_raw_response.create", 7, "x")
+    raw = api.reply(api.created({"id": 7})).create(7, "x", raw=True)
     assert raw.status_code == 201
     with pytest.raises(InvalidResponseError, match="'content' is missing"):
         raw.parse()
@@ -138,7 +138,7 @@ def test_with_raw_response_defers_contract_check_to_parse(api: Any) -> None:
 def test_with_raw_response_still_raises_status_errors(api: Any) -> None:
     api.reply(api.error(404, {"message": "Client not found."}))
     with pytest.raises(NotFoundError):
-        api.call("with_raw_response.create", 999999, "x")
+        api.create(999999, "x", raw=True)
 
 
 # --- input validation: an error naming the argument, nothing sent ------------

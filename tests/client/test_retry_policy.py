@@ -8,6 +8,7 @@ import httpx
 import pytest
 from spp_activities import (
     APIConnectionError,
+    APIStatusError,
     APITimeoutError,
     BadRequestError,
     InvalidResponseError,
@@ -19,9 +20,11 @@ from spp_activities import (
 from spp_activities.retry import full_jitter, parse_retry_after
 
 
-def status_error(cls: type[SPPError], status: int, retry_after: float | None = None) -> SPPError:
+def status_error(
+    cls: type[APIStatusError], status: int, retry_after: float | None = None
+) -> SPPError:
     response = httpx.Response(status, request=httpx.Request("POST", "https://x/api"))
-    return cls(  # type: ignore[call-arg]
+    return cls(
         response=response,
         message=None,
         retry_after=retry_after,

@@ -86,22 +86,19 @@ Create = Callable[..., Any]
 
 @pytest.fixture(params=["sync", "async"])
 def create(request: pytest.FixtureRequest, prism_url: str) -> Create:
-    """Runs `activities.create` (or a dotted method) on a fresh client of one kind."""
+    """Runs `activities.create` (`.with_raw_response.create` if raw) on a fresh client."""
 
-    def run(*args: Any, method: str = "create", **options: Any) -> Any:
-        def resolve(client: Any) -> Any:
-            target = client.activities
-            for part in method.split("."):
-                target = getattr(target, part)
-            return target
+    def run(*args: Any, raw: bool = False, **options: Any) -> Any:
+        def creator(client: Any) -> Any:
+            return client.activities.with_raw_response if raw else client.activities
 
         if request.param == "sync":
             with SPPClient(base_url=prism_url, token=TOKEN, max_retries=0) as client:
-                return resolve(client)(*args, **options)
+                return creator(client).create(*args, **options)
 
         async def run_async() -> Any:
             async with AsyncSPPClient(base_url=prism_url, token=TOKEN, max_retries=0) as client:
-                return await resolve(client)(*args, **options)
+                return await creator(client).create(*args, **options)
 
         return asyncio.run(run_async())
 
@@ -117,7 +114,7 @@ def test_happy_path(create: Create) -> None:
 
 
 def test_the_request_keeps_the_contract(create: Create) -> None:
-    raw = create(42, "Called about the invoice", method="with_raw_response.create")
+    raw = create(42, "Called about the invoice", raw=True)
     assert isinstance(raw, RawResponse)
     assert raw.status_code == 201
     assert "sl-violations" not in raw.headers  # Prism found nothing wrong with our request
