@@ -20,7 +20,6 @@ from spp_activities.sandbox.server import (
     DEFAULT_TOKEN,
     Sandbox,
     serve,
-    wait_until_ready,
 )
 
 __all__ = [
@@ -35,5 +34,4 @@ __all__ = [
     "parse_clients",
     "parse_faults",
     "serve",
-    "wait_until_ready",
 ]

@@ -13,7 +13,6 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, Self, TextIO
 
-import httpx
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -340,16 +339,3 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def wait_until_ready(url: str, timeout: float = 10.0) -> None:
-    """Poll a sandbox started elsewhere (e.g. a subprocess) until it answers."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            httpx.get(f"{url}/_sandbox/stats", timeout=1.0)
-            return
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
