@@ -44,6 +44,7 @@ from .errors import (
     InvalidInputError,
     InvalidResponseError,
     SPPError,
+    describe_status,
     error_for_status,
 )
 from .retry import Retry, RetryPolicy, parse_retry_after
@@ -62,9 +63,9 @@ TimeoutArg = float | httpx.Timeout
 #: Per-call extra headers; ``None`` as a value removes a header the client would send.
 ExtraHeaders = Mapping[str, str | None]
 
-# Whitespace under both Python's and ECMAScript's definition (the contract's
-# ``pattern: \S`` is checked by JavaScript tools such as Prism, too).
-# (Python's str.isspace() set, plus U+FEFF which JavaScript counts as whitespace.)
+# Whitespace under both Python's and ECMAScript's definition, as the contract's
+# ``pattern: \S`` is also checked by JavaScript tools such as Prism: Python's
+# str.isspace() set plus U+FEFF.
 WHITESPACE = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
     "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
@@ -206,7 +207,7 @@ def parse_activity(response: httpx.Response) -> Activity:
         data = response.json()
     except ValueError:  # includes JSONDecodeError and UnicodeDecodeError
         raise InvalidResponseError(
-            f"{_status_text(response)}, but the reply is not JSON ({_describe_body(response)})",
+            f"{describe_status(response)}, but the reply is not JSON ({_describe_body(response)})",
             response=response,
         ) from None
     problem = _check_activity(data)
@@ -218,7 +219,7 @@ def parse_activity(response: httpx.Response) -> Activity:
     path, what = problem
     where = f"field {path[1:]!r}" if path else "the body"
     raise InvalidResponseError(
-        f"{_status_text(response)}, but the reply breaks the contract: {where} {what}",
+        f"{describe_status(response)}, but the reply breaks the contract: {where} {what}",
         response=response,
     )
 
@@ -226,10 +227,6 @@ def parse_activity(response: httpx.Response) -> Activity:
 # ---------------------------------------------------------------------------
 # Mapping attempt outcomes to errors.
 # ---------------------------------------------------------------------------
-
-
-def _status_text(response: httpx.Response) -> str:
-    return f"{response.status_code} {response.reason_phrase}".rstrip()
 
 
 def _describe_body(response: httpx.Response) -> str:
@@ -338,7 +335,7 @@ class _Call:
                 return result
             if 200 <= status < 300:
                 error = InvalidResponseError(
-                    f"{_status_text(result)}, but the contract promises 201 Created",
+                    f"{describe_status(result)}, but the contract promises 201 Created",
                     response=result,
                 )
             else:
@@ -424,7 +421,7 @@ class RawResponse:
         return self._activity
 
     def __repr__(self) -> str:
-        return f"<RawResponse [{_status_text(self.http_response)}]>"
+        return f"<RawResponse [{describe_status(self.http_response)}]>"
 
 
 _Run = Callable[[int, str, TimeoutArg | None, int | None, ExtraHeaders | None], _R]

@@ -50,6 +50,7 @@ __all__ = [
     "SPPError",
     "ServerError",
     "UnprocessableEntityError",
+    "describe_status",
     "error_for_status",
 ]
 
@@ -159,11 +160,9 @@ class APIStatusError(_RequestFailure):
         may_have_been_created: bool | None = None,
         attempts: int = 1,
     ) -> None:
-        status = response.status_code
         if may_have_been_created is None:
             may_have_been_created = type(self).may_have_been_created
-        reason = response.reason_phrase or httpx.codes.get_reason_phrase(status)
-        headline = f"{status} {reason}" if reason else f"{status} (non-standard status)"
+        headline = describe_status(response)
         text = message if message is not None else (body_note or "no error message in the reply")
         field_errors = errors or {}
         if field_errors:
@@ -176,7 +175,7 @@ class APIStatusError(_RequestFailure):
             f"{headline}: {text}", may_have_been_created=may_have_been_created, attempts=attempts
         )
         self.response = response
-        self.status_code = status
+        self.status_code = response.status_code
         self.message = message
         self.errors = field_errors
         self.api_version: str | None = response.headers.get("X-Api-Version")
@@ -257,6 +256,13 @@ class InvalidResponseError(_RequestFailure):
             f"{type(self).__name__}({self.args[0]!r}, status_code={self.status_code}, "
             f"api_version={self.api_version!r})"
         )
+
+
+def describe_status(response: httpx.Response) -> str:
+    """``"404 Not Found"``; ``"520 (non-standard status)"`` when there is no reason phrase."""
+    status = response.status_code
+    reason = response.reason_phrase or httpx.codes.get_reason_phrase(status)
+    return f"{status} {reason}" if reason else f"{status} (non-standard status)"
 
 
 _BY_STATUS: dict[int, type[APIStatusError]] = {

@@ -36,7 +36,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from .errors import APIConnectionError, APIStatusError, RateLimitError, ServerError, SPPError
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    RateLimitError,
+    ServerError,
+    SPPError,
+    describe_status,
+)
 
 __all__ = ["Retry", "RetryPolicy", "full_jitter", "parse_retry_after"]
 
@@ -94,9 +101,11 @@ class RetryPolicy:
         if isinstance(error, RateLimitError) or (
             isinstance(error, ServerError) and not error.may_have_been_created
         ):
-            return _status_text(error)
+            return describe_status(error.response)
         if isinstance(error, ServerError) and self.retry_unknown_outcome:
-            return f"{_status_text(error)} (outcome unknown; retry_unknown_outcome=True)"
+            return (
+                f"{describe_status(error.response)} (outcome unknown; retry_unknown_outcome=True)"
+            )
         return None
 
     def decide(self, error: SPPError, retries_done: int, max_retries: int) -> Retry | None:
@@ -111,12 +120,8 @@ class RetryPolicy:
             if retry_after > self.retry_after_max:
                 return None
             return Retry(retry_after, f"{reason}, Retry-After {retry_after:g} s")
-        ceiling = min(self.backoff_max, self.backoff_initial * 2.0**retries_done)
+        ceiling = min(self.backoff_max, self.backoff_initial * 2.0 ** min(retries_done, 64))
         return Retry(self.jitter(ceiling), reason)
-
-
-def _status_text(error: APIStatusError) -> str:
-    return f"{error.status_code} {error.response.reason_phrase}".rstrip()
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:

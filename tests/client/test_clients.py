@@ -153,3 +153,12 @@ def test_default_sleeps_are_used_when_none_is_injected() -> None:
             assert (await client.activities.create(1, "x")).id == 1
 
     asyncio.run(run())
+
+
+@pytest.mark.parametrize("module", ["config", "errors", "retry", "client"])
+def test_docstring_examples_hold(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(f"spp_activities.{module}"))
+    assert result.failed == 0

@@ -126,3 +126,9 @@ def test_parse_retry_after_http_date() -> None:
     assert parse_retry_after(email.utils.formatdate(now + 90, usegmt=True), now=now) == 90.0
     assert parse_retry_after(email.utils.formatdate(now - 90, usegmt=True), now=now) == 0.0
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
+
+
+def test_a_large_retry_budget_does_not_overflow() -> None:
+    retry = RetryPolicy(jitter=lambda ceiling: ceiling).decide(NOT_CREATED[0], 5000, 10_000)
+    assert retry is not None
+    assert retry.delay == 8.0
