@@ -1,0 +1,197 @@
+"""`spp-activities import` against the sandbox over real HTTP.
+
+Rows are matched to stored activities by their (unique) content, read back
+from the sandbox's store.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from import_helpers import (
+    Run,
+    append_csv,
+    copies,
+    numbered_rows,
+    read_report,
+    write_csv,
+    write_jsonl,
+)
+from spp_activities.sandbox import Sandbox
+
+AWKWARD = [
+    'He said "call me back", then hung up',
+    "commas, everywhere, ,,",
+    "first line\nsecond line\r\nthird line",
+    "emoji 🎉👍🏽 and ünïcödé, 日本語",
+    "long note: " + "x" * 10_240,
+    "  spaces kept  ",
+    "'single' and `back` quotes; semicolons;",
+]
+
+
+def test_csv_with_awkward_content_arrives_exactly(
+    sandbox: Sandbox, tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
+    rows = [(i + 1, content, f"key-{i}") for i, content in enumerate(AWKWARD)]
+    rows.append((8, AWKWARD[0], "dup"))  # identical content twice: two activities
+    path = write_csv(tmp_path / "notes.csv", rows, ["client_id", "content", "key"])
+    result = run_cli(["import", path], workspace=sandbox.workspace_url, token=sandbox.token)
+    assert result.code == 0, result.err
+    stored = sandbox.activities()
+    assert sorted(a["content"] for a in stored) == sorted(r[1] for r in rows)
+    assert copies(stored)[AWKWARD[0]] == 2
+    for i, content in enumerate(AWKWARD):
+        (match,) = [a for a in sandbox.activities(client_id=i + 1) if a["content"] == content]
+        assert match["content"] == content
+    assert "created 8" in result.out
+    assert not (tmp_path / "notes.csv.spp-import-report.csv").exists()
+
+
+def test_jsonl_with_awkward_content_arrives_exactly(
+    sandbox: Sandbox, tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
+    rows = [{"client_id": i + 1, "content": c} for i, c in enumerate(AWKWARD)]
+    path = write_jsonl(tmp_path / "notes.jsonl", rows)
+    result = run_cli(["import", path], workspace=sandbox.workspace_url, token=sandbox.token)
+    assert result.code == 0, result.err
+    assert sorted(a["content"] for a in sandbox.activities()) == sorted(AWKWARD)
+
+
+def test_bad_rows_are_reported_and_the_run_goes_on(
+    sandbox: Sandbox, tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
+    rows = [
+        (1, "fine one", "a"),
+        ("abc", "bad id", "b"),
+        (2, "   ", "c"),
+        (999_999, "no such client", "d"),
+        (3, "fine two", "e"),
+    ]
+    path = write_csv(tmp_path / "notes.csv", rows, ["client_id", "content", "key"])
+    report = tmp_path / "report.csv"
+    result = run_cli(
+        ["import", path, "--report", report],
+        workspace=sandbox.workspace_url,
+        token=sandbox.token,
+    )
+    assert result.code == 8
+    assert sorted(a["content"] for a in sandbox.activities()) == ["fine one", "fine two"]
+    problems = {r["key"]: r for r in read_report(report)}
+    assert set(problems) == {"b", "c", "d"}
+    assert problems["b"]["line"] == "3"
+    assert "client_id" in problems["b"]["reason"]
+    assert problems["c"]["outcome"] == "invalid"
+    assert "blank" in problems["c"]["reason"]
+    assert problems["d"]["outcome"] == "failed"
+    assert problems["d"]["http_status"] == "404"
+    assert "Client not found" in problems["d"]["reason"]  # the server's own message
+    assert "created 2" in result.out
+    assert "failed 3" in result.out
+
+    # Fix the bad rows in place (nothing was created for them) and run again.
+    fixed = [(1, "fine one", "a"), (4, "bad id", "b"), (2, "now filled", "c")]
+    fixed += [(5, "no such client", "d"), (3, "fine two", "e")]
+    write_csv(path, fixed, ["client_id", "content", "key"])
+    again = run_cli(
+        ["import", path, "--report", report],
+        workspace=sandbox.workspace_url,
+        token=sandbox.token,
+    )
+    assert again.code == 0, again.err
+    assert "skipped 2" in again.out
+    assert sorted(copies(sandbox.activities()).values()) == [1] * 5
+    assert not report.exists()  # no stale report
+
+
+def test_rerun_skips_done_rows_and_picks_up_appended_ones(
+    sandbox: Sandbox, tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
+    path = write_csv(tmp_path / "notes.csv", numbered_rows(30), ["client_id", "content"])
+    args = ["import", path, "--concurrency", "4"]
+    first = run_cli(args, workspace=sandbox.workspace_url, token=sandbox.token)
+    assert first.code == 0, first.err
+    append_csv(path, numbered_rows(45, start=30))
+    second = run_cli(args, workspace=sandbox.workspace_url, token=sandbox.token)
+    assert second.code == 0, second.err
+    assert "created 15, skipped 30" in second.out
+    third = run_cli(args, workspace=sandbox.workspace_url, token=sandbox.token)
+    assert "created 0, skipped 45" in third.out
+    stored = copies(sandbox.activities())
+    assert len(stored) == 45
+    assert set(stored.values()) == {1}
+    assert sandbox.stats()["requests"] == 45
+
+
+def test_an_edited_row_that_was_created_stops_the_run_before_sending(
+    sandbox: Sandbox, tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
+    path = write_csv(tmp_path / "notes.csv", numbered_rows(10), ["client_id", "content"])
+    assert run_cli(["import", path], workspace=sandbox.workspace_url, token=sandbox.token).code == 0
+    rows = numbered_rows(12)
+    rows.insert(3, (7, "a row inserted in the middle"))  # shifts every row after it
+    write_csv(path, rows, ["client_id", "content"])
+    result = run_cli(["import", path], workspace=sandbox.workspace_url, token=sandbox.token)
+    assert result.code == 2
+    assert "changed since the journal" in result.err
+    assert "row 4 (line 5)" in result.err
+    assert sandbox.stats()["requests"] == 10  # nothing more was sent
+
+
+def test_dry_run_validates_everything_and_sends_nothing(
+    sandbox: Sandbox, tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
+    rows = [*numbered_rows(5), ("x", "bad"), (1, "")]
+    path = write_csv(tmp_path / "notes.csv", rows, ["client_id", "content"])
+    result = run_cli(["import", path, "--dry-run"])  # no workspace, no token
+    assert result.code == 8
+    assert "7 rows, 5 valid, 2 invalid" in result.out
+    assert "line 7" in result.err
+    assert "line 8" in result.err
+    assert sandbox.stats()["requests"] == 0
+    assert not (tmp_path / "notes.csv.spp-import.sqlite").exists()
+    good = write_csv(tmp_path / "good.csv", numbered_rows(5), ["client_id", "content"])
+    assert run_cli(["import", good, "--dry-run"]).code == 0
+
+
+def test_unreadable_files_exit_2(tmp_path: Path, run_cli: Callable[..., Run]) -> None:
+    missing = run_cli(["import", tmp_path / "missing.csv", "--dry-run"])
+    assert missing.code == 2
+    assert "not found" in missing.err
+    (tmp_path / "no-header.csv").write_text("1,hello\n", encoding="utf-8")
+    assert run_cli(["import", tmp_path / "no-header.csv", "--dry-run"]).code == 2
+    (tmp_path / "rows.txt").write_text("client_id,content\n1,x\n", encoding="utf-8")
+    unknown_format = run_cli(["import", tmp_path / "rows.txt", "--dry-run"])
+    assert unknown_format.code == 2
+    assert "--format" in unknown_format.err
+
+
+def test_a_refused_token_stops_the_run_early_with_exit_3(
+    sandbox: Sandbox, tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
+    path = write_csv(tmp_path / "notes.csv", numbered_rows(500), ["client_id", "content"])
+    token = "wrong-token-a8f3c1"
+    result = run_cli(
+        ["import", path, "--concurrency", "2"], workspace=sandbox.workspace_url, token=token
+    )
+    assert result.code == 3
+    assert "refused the token" in result.out
+    assert sandbox.stats()["by_status"].get("401", 0) <= 10  # stopped, not 500 x 401
+    assert sandbox.activities() == []
+    for text in (
+        result.out,
+        result.err,
+        (tmp_path / "notes.csv.spp-import-report.csv").read_text(),
+    ):
+        assert token not in text
+    journal = sqlite3.connect(tmp_path / "notes.csv.spp-import.sqlite")
+    dump = "\n".join(journal.iterdump())
+    journal.close()
+    assert token not in dump
+    # The rows the 401s hit are failed (nothing created): the next run sends them.
+    retry = run_cli(["import", path], workspace=sandbox.workspace_url, token=sandbox.token)
+    assert retry.code == 0, retry.err
+    assert set(copies(sandbox.activities()).values()) == {1}
+    assert len(sandbox.activities()) == 500
