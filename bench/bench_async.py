@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from harness import API_VERSION, SANDBOX_TOKEN
+from harness import API_VERSION, SANDBOX_TOKEN, median, quantile
 
 AsyncCall = Callable[[int, str], Awaitable[None]]
 
@@ -82,31 +82,57 @@ async def _drive(variant: AsyncVariant, requests: int, concurrency: int) -> floa
 
 
 async def _measure_level(
-    url: str, token: str, concurrency: int, requests: int, rounds: int
+    url: str, token: str, concurrency: int, seconds: float, batch_seconds: float
 ) -> dict[str, Any]:
+    """Pairs of short batches (overlay then raw, or raw then overlay, alternating),
+    for about `seconds`.
+
+    The figure is the median over pairs of overlay rps / raw rps: a pair's two
+    batches run back to back, so a busy moment on a shared machine hits both
+    alike, and the median ignores the pairs where it did not.
+    """
     variants = [
         overlay_variant(url, token, concurrency),
         raw_variant(url, token, concurrency),
     ]
     elapsed = {v.name: 0.0 for v in variants}
+    cpu = {v.name: 0.0 for v in variants}
     done = {v.name: 0 for v in variants}
+    pair_ratios: list[float] = []
     try:
-        for variant in variants:  # warm-up: fill the pool
-            await _drive(variant, max(concurrency * 4, 50), concurrency)
-        for r in range(rounds):
-            order = variants if r % 2 == 0 else variants[::-1]
+        # Warm-up fills each pool and sizes the batches: about `batch_seconds` each.
+        warm = max(concurrency * 4, 50)
+        rates = [warm / await _drive(variant, warm, concurrency) for variant in variants]
+        batch = max(concurrency * 4, 20, round(max(rates) * batch_seconds))
+        deadline = time.perf_counter() + seconds
+        while len(pair_ratios) < 3 or (time.perf_counter() < deadline and len(pair_ratios) < 400):
+            order = variants if len(pair_ratios) % 2 == 0 else variants[::-1]
+            rps: dict[str, float] = {}
             for variant in order:
-                elapsed[variant.name] += await _drive(variant, requests, concurrency)
-                done[variant.name] += requests
+                cpu_start = time.process_time()
+                took = await _drive(variant, batch, concurrency)
+                cpu[variant.name] += time.process_time() - cpu_start
+                elapsed[variant.name] += took
+                done[variant.name] += batch
+                rps[variant.name] = batch / took
+            pair_ratios.append(rps["overlay"] / rps["raw"])
     finally:
         for variant in variants:
             await variant.aclose()
-    rps = {name: done[name] / elapsed[name] for name in elapsed}
+    rps_total = {name: done[name] / elapsed[name] for name in elapsed}
+    cpu_us = {name: cpu[name] / done[name] * 1e6 for name in cpu}
     return {
         "concurrency": concurrency,
+        "batch": batch,
+        "pairs": len(pair_ratios),
         "requests_each": done,
-        "rps": rps,
-        "overlay_vs_raw": rps["overlay"] / rps["raw"],
+        "rps": rps_total,
+        "overlay_vs_raw": median(pair_ratios),
+        "overlay_vs_raw_total": rps_total["overlay"] / rps_total["raw"],
+        "pair_ratio_p25_p75": [quantile(pair_ratios, 0.25), quantile(pair_ratios, 0.75)],
+        # Client CPU per request: less sensitive to other processes than wall time.
+        "client_cpu_us_per_request": cpu_us,
+        "cpu_raw_over_overlay": cpu_us["raw"] / cpu_us["overlay"],
     }
 
 
@@ -114,12 +140,14 @@ def measure(
     url: str,
     *,
     levels: tuple[int, ...] = (1, 8, 32, 64),
-    requests: int = 500,
-    rounds: int = 4,
+    seconds: float = 10.0,
+    batch_seconds: float = 0.25,
     token: str = SANDBOX_TOKEN,
 ) -> list[dict[str, Any]]:
-    """Throughput of overlay and raw at each concurrency level (one event loop each)."""
-    return [asyncio.run(_measure_level(url, token, level, requests, rounds)) for level in levels]
+    """Throughput of overlay and raw at each concurrency level, about `seconds` per level."""
+    return [
+        asyncio.run(_measure_level(url, token, level, seconds, batch_seconds)) for level in levels
+    ]
 
 
 async def sandbox_rps(

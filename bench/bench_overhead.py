@@ -109,8 +109,13 @@ def measure(
     token: str = SANDBOX_TOKEN,
     clients: int = 100,
     names: tuple[str, ...] = ("overlay", "raw", "generated"),
+    budget_seconds: float | None = None,
 ) -> dict[str, Any]:
     """Median per-call latency of each variant; round-robin batches, rotating order.
+
+    With `budget_seconds`, fewer than `calls` are made when the warm-up shows
+    that the server is too slow to do them all in that time (a slow server
+    hides the client's cost anyway).
 
     Returns {"median_us": {name: ...}, "p10_us", "p90_us", "calls": n} and the
     overlay ratios when the overlay is among the variants.
@@ -124,9 +129,14 @@ def measure(
             skipped[name] = f"not importable yet: {exc}"
     inputs = _inputs(max(calls, warmup), clients)
     try:
+        warm_start = time.perf_counter()
         for variant in variants:  # warm-up: connections open, caches filled
             for client_id, content in inputs[:warmup]:
                 variant.call(client_id, content)
+        per_call = (time.perf_counter() - warm_start) / max(1, warmup * len(variants))
+        if budget_seconds is not None and variants:
+            affordable = int(budget_seconds / (per_call * len(variants)))
+            calls = max(batch, min(calls, affordable // batch * batch))
         samples: dict[str, list[int]] = {v.name: [] for v in variants}
         rounds = max(1, calls // batch)
         gc.collect()

@@ -43,12 +43,13 @@ class Settings:
 
     overhead_calls: int
     overhead_sandbox_calls: int
+    overhead_sandbox_seconds: float
     overhead_batch: int
     overhead_warmup: int
     profile_calls: int
     async_levels: tuple[int, ...]
-    async_requests: int
-    async_rounds: int
+    async_seconds: float
+    async_batch_seconds: float
     pacing_seconds: float
     startup_runs: int
     startup_warmup: int
@@ -59,13 +60,14 @@ class Settings:
 
 FULL = Settings(
     overhead_calls=3000,
-    overhead_sandbox_calls=1000,
+    overhead_sandbox_calls=2000,
+    overhead_sandbox_seconds=20.0,
     overhead_batch=50,
     overhead_warmup=200,
     profile_calls=1000,
     async_levels=(1, 8, 32, 64),
-    async_requests=600,
-    async_rounds=4,
+    async_seconds=10.0,
+    async_batch_seconds=0.1,
     pacing_seconds=17.0,
     startup_runs=20,
     startup_warmup=2,
@@ -76,12 +78,13 @@ FULL = Settings(
 QUICK = Settings(
     overhead_calls=40,
     overhead_sandbox_calls=20,
+    overhead_sandbox_seconds=2.0,
     overhead_batch=10,
     overhead_warmup=5,
     profile_calls=20,
     async_levels=(1, 8),
-    async_requests=24,
-    async_rounds=2,
+    async_seconds=0.1,
+    async_batch_seconds=0.02,
     pacing_seconds=0.5,
     startup_runs=2,
     startup_warmup=0,
@@ -145,12 +148,22 @@ class Runner:
 
     def overhead(self, fast_url: str, sandbox_url: str) -> None:
         s = self.settings
-        for server, url, calls in (
-            ("fast", fast_url, s.overhead_calls),
-            ("sandbox", sandbox_url, s.overhead_sandbox_calls),
+        for server, url, calls, warmup, budget in (
+            ("fast", fast_url, s.overhead_calls, s.overhead_warmup, None),
+            (
+                "sandbox",
+                sandbox_url,
+                s.overhead_sandbox_calls,
+                min(s.overhead_warmup, 30),
+                s.overhead_sandbox_seconds,
+            ),
         ):
             data = bench_overhead.measure(
-                url, calls=calls, batch=s.overhead_batch, warmup=s.overhead_warmup
+                url,
+                calls=calls,
+                batch=s.overhead_batch,
+                warmup=warmup,
+                budget_seconds=budget,
             )
             self.details[f"overhead_{server}"] = data
             if data["skipped"]:
@@ -180,7 +193,7 @@ class Runner:
     def async_throughput(self, url: str) -> None:
         s = self.settings
         levels = bench_async.measure(
-            url, levels=s.async_levels, requests=s.async_requests, rounds=s.async_rounds
+            url, levels=s.async_levels, seconds=s.async_seconds, batch_seconds=s.async_batch_seconds
         )
         self.details["async_fast"] = levels
         for level in levels:
