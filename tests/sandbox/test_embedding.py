@@ -164,3 +164,15 @@ def test_serve_stops_on_sigterm_and_keeps_custom_tokens_out_of_its_output(tmp_pa
     assert process.returncode == 0, err
     assert "my-own-secret" not in out + err
     assert "SPP sandbox stopped." in out
+
+
+@pytest.mark.skipif(not socket.has_ipv6, reason="this machine has no IPv6")
+def test_ipv6_loopback() -> None:
+    with Sandbox(host="::1") as sandbox:
+        assert sandbox.url.startswith("http://[::1]:")
+        response = httpx.post(
+            f"{sandbox.api_url}/clients/1/activities",
+            json={"content": "over IPv6"},
+            headers={"Authorization": f"Bearer {sandbox.token}"},
+        )
+        assert response.status_code == 201
