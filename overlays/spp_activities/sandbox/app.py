@@ -216,7 +216,7 @@ class CreateActivityEndpoint:
             content.encode("utf-8")
         except UnicodeEncodeError:
             return 400, content_error(NOT_UTF8, NOT_UTF8).to_json()
-        api_version = headers.get("x-api-version") or DEFAULT_API_VERSION
+        api_version = headers.get("x-api-version", "").strip() or DEFAULT_API_VERSION
         activity = self.state.store.add(
             client_id=client_id, content=content, author=author, api_version=api_version
         )
