@@ -390,41 +390,45 @@ def markdown_table(results: list[Result]) -> str:
 
 
 def chart(results: list[Result], path: Path, title: str) -> None:
-    """Bars: each ratio, with its target drawn across the bar; green pass, red miss."""
+    """Left: each ratio as a bar, its target as a black tick across it. Right: the
+    figures with a ceiling (429 share, peak RSS) as the fraction of that ceiling used.
+    Green pass, red miss, grey information only."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    ratios = [r for r in _sorted(results) if r.unit == "x" and r.ratio is not None]
-    others = [r for r in _sorted(results) if r.unit in ("share", "MB") and r.ratio is not None]
+    rows = [r for r in _sorted(results) if r.ratio is not None and r.unit != "req/s"]
+    ratios = [r for r in rows if r.unit == "x"]
+    ceilings = [r for r in rows if r.unit in ("share", "MB") and r.target]
     fig, axes = plt.subplots(
         1,
         2,
         figsize=(13, 0.42 * max(len(ratios), 4) + 1.6),
-        gridspec_kw={"width_ratios": [3, 1.2]},
+        gridspec_kw={"width_ratios": [3, 1.4]},
     )
-    colour = {"pass": "#3a923a", "MISS": "#c83c3c", "info": "#7f7f9f", "error": "#999999"}
+    colour = {"pass": "#3a923a", "MISS": "#c83c3c", "info": "#8a8aa8", "error": "#999999"}
 
-    def panel(ax: Any, rows: list[Result], scale: Callable[[Result], float], label: str) -> None:
-        ys = list(range(len(rows)))[::-1]
-        values = [r.ratio * scale(r) for r in rows]  # type: ignore[operator]
-        ax.barh(ys, values, color=[colour[r.verdict] for r in rows], height=0.6)
-        for y, r, v in zip(ys, rows, values, strict=True):
+    def bars(ax: Any, items: list[Result], value: Callable[[Result], float]) -> None:
+        ys = list(range(len(items)))[::-1]
+        values = [value(r) for r in items]
+        ax.barh(ys, values, color=[colour[r.verdict] for r in items], height=0.6)
+        for y, r, v in zip(ys, items, values, strict=True):
             ax.text(v, y, f" {_fmt_value(r)}", va="center", fontsize=8)
-            if r.target is not None:
-                t = r.target * scale(r)
-                ax.plot([t, t], [y - 0.42, y + 0.42], color="black", linewidth=2)
         ax.set_yticks(ys)
-        ax.set_yticklabels([r.metric for r in rows], fontsize=8)
-        ax.set_xlabel(label, fontsize=9)
-        ax.set_xlim(0, max([*values, *(r.target * scale(r) for r in rows if r.target)]) * 1.25)
+        ax.set_yticklabels([r.metric for r in items], fontsize=8)
+        ax.set_xlim(0, max([*values, 1.0]) * 1.3)
 
-    panel(axes[0], ratios, lambda r: 1.0, "ratio (black bar: target)")
-    if ratios:
-        axes[0].axvline(1.0, color="#444444", linewidth=0.8, linestyle=":")
-    if others:
-        panel(axes[1], others, lambda r: 100.0 if r.unit == "share" else 1.0, "% or MB")
+    bars(axes[0], ratios, lambda r: float(r.ratio or 0.0))
+    for y, r in zip(list(range(len(ratios)))[::-1], ratios, strict=True):
+        if r.target is not None:
+            axes[0].plot([r.target, r.target], [y - 0.42, y + 0.42], color="black", linewidth=2)
+    axes[0].axvline(1.0, color="#444444", linewidth=0.8, linestyle=":")
+    axes[0].set_xlabel("ratio, measured side by side (black tick: target)", fontsize=9)
+    if ceilings:
+        bars(axes[1], ceilings, lambda r: float(r.ratio or 0.0) / float(r.target or 1.0))
+        axes[1].axvline(1.0, color="black", linewidth=2)
+        axes[1].set_xlabel("measured / ceiling (black line: the ceiling)", fontsize=9)
     else:
         axes[1].axis("off")
     fig.suptitle(title, fontsize=10)
@@ -481,9 +485,12 @@ def main(argv: list[str] | None = None) -> int:
         json.dumps(payload, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8"
     )
     title = (
-        f"spp-activities benchmarks ({meta['mode']}, {meta['date']}, "
+        f"spp-activities benchmarks ({meta['mode']} run, {meta['date']}, "
         f"Python {meta['python']}, {cpus} CPUs)"
     )
+    rps = next((r for r in results if r.key == "sandbox_rps" and r.ratio), None)
+    if rps is not None:
+        title += f"; the sandbox serves {rps.ratio:,.0f} requests/s"
     chart(results, out / "results.png", title)
 
     print()
