@@ -43,7 +43,7 @@ from .errors import (
     ConfigurationError,
     InvalidInputError,
     InvalidResponseError,
-    SPPError,
+    _RequestFailure,
     describe_status,
     error_for_status,
 )
@@ -326,7 +326,7 @@ class _Call:
     def end(self, result: httpx.Response | httpx.RequestError) -> httpx.Response | Retry:
         """The response if the attempt succeeded, a Retry to wait for, or raise."""
         elapsed_ms = (time.perf_counter() - self._started) * 1000.0
-        error: SPPError
+        error: _RequestFailure
         if isinstance(result, httpx.Response):
             status = result.status_code
             if status == 201:
@@ -347,38 +347,23 @@ class _Call:
         retry = self._policy.decide(error, self._attempt - 1, self.max_retries)
         self._log(logging.DEBUG if retry is None else logging.INFO, outcome, elapsed_ms, retry)
         if retry is None:
-            if isinstance(error, APIStatusError | APIConnectionError):
-                error.attempts = self._attempt
+            error.attempts = self._attempt
             if isinstance(result, Exception):
                 raise error from result
             raise error
         return retry
 
     def _log(self, level: int, outcome: str, elapsed_ms: float, retry: Retry | None) -> None:
-        request = self.request
-        if retry is None:
-            logger.log(
-                level,
-                "%s %s -> %s in %.1f ms (attempt %d of %d)",
-                request.method,
-                request.url.path,
-                outcome,
-                elapsed_ms,
-                self._attempt,
-                self.max_retries + 1,
-            )
-            return
         logger.log(
             level,
-            "%s %s -> %s in %.1f ms (attempt %d of %d); retrying in %.2f s: %s",
-            request.method,
-            request.url.path,
+            "%s %s -> %s in %.1f ms (attempt %d of %d)%s",
+            self.request.method,
+            self.request.url.path,
             outcome,
             elapsed_ms,
             self._attempt,
             self.max_retries + 1,
-            retry.delay,
-            retry.reason,
+            "" if retry is None else f"; retrying in {retry.delay:.2f} s: {retry.reason}",
         )
 
 

@@ -100,7 +100,12 @@ class InvalidInputError(SPPError, ValueError):
 
 
 class _RequestFailure(SPPError):
-    """An error raised after (or while) a request was attempted."""
+    """Base of the errors raised once a request was attempted (connection, status,
+    invalid response).
+
+    Attributes:
+        attempts: how many times the request was sent before this error.
+    """
 
     def __init__(self, message: str, *, may_have_been_created: bool, attempts: int = 1) -> None:
         super().__init__(message, may_have_been_created=may_have_been_created)
