@@ -1,0 +1,80 @@
+"""The `sandbox` and `demo` subcommands' wiring, and fast start-up."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import spp_activities.demo
+import spp_activities.sandbox
+
+HEAVY = ("uvicorn", "starlette", "openapi_core", "tqdm")
+
+RunCli = Callable[..., Any]  # the run_cli fixture (tests/cli/conftest.py)
+
+
+def test_sandbox_passes_its_flags_to_serve(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(spp_activities.sandbox, "serve", lambda **kwargs: seen.update(kwargs))
+    args = ["sandbox", "--port", "0", "--token", "a", "--token", "b", "--clients", "1-3,7"]
+    args += ["--faults", "429=0.5", "--seed", "3", "--slow-seconds", "0.5", "--rate-limit", "50"]
+    result = run_cli(args)
+    assert result.code == 0
+    assert seen == {
+        "host": "127.0.0.1",
+        "port": 0,
+        "db": None,
+        "tokens": ["a", "b"],
+        "clients": [1, 2, 3, 7],
+        "faults": "429=0.5",
+        "seed": 3,
+        "rate_limit": 50.0,
+        "slow_seconds": 0.5,
+    }
+
+
+@pytest.mark.parametrize(
+    "args", [["--port", "70000"], ["--clients", "5-1"], ["--slow-seconds", "-1"]]
+)
+def test_sandbox_rejects_bad_flags_with_2(run_cli: RunCli, args: list[str]) -> None:
+    assert run_cli(["sandbox", *args]).code == 2
+
+
+def test_demo_returns_the_demos_exit_code(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(spp_activities.demo, "run", lambda: 0)
+    assert run_cli(["demo"]).code == 0
+
+
+STARTUP_PROBE = """
+import json, sys
+from spp_activities.cli import main
+codes = [main(argv) for argv in ARGVS]
+print(json.dumps({"codes": codes, "modules": sorted(sys.modules)}))
+"""
+
+
+@pytest.mark.parametrize(
+    "argvs",
+    [
+        [["--help"]],
+        [["create", "--client-id", "0", "--content", "x"]],
+        [["create", "--client-id", "1", "--content", " "]],
+        [["import", "--help"]],
+    ],
+)
+def test_help_and_bad_input_do_not_import_the_heavy_stack(argvs: list[list[str]]) -> None:
+    code = STARTUP_PROBE.replace("ARGVS", json.dumps(argvs))
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["codes"][0] in (0, 2)
+    loaded = {name.split(".")[0] for name in report["modules"]}
+    assert not loaded & set(HEAVY)
+    assert "spp_activities.importer" not in report["modules"]
