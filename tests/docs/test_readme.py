@@ -3,7 +3,8 @@
 The docs cannot drift from the code: a renamed method, a changed default or a
 wrong import in the README fails here. Each snippet runs in its own interpreter
 with SPP_WORKSPACE_URL and SPP_API_TOKEN pointing at a sandbox started for the
-test (default clients 1..100 exist; 999999 does not).
+test (default clients 1..100 exist; 999999 does not). A snippet that defines
+pytest tests is run under pytest, so its tests really execute.
 """
 
 from __future__ import annotations
@@ -42,8 +43,21 @@ def test_snippet_runs(code: str, sandbox: Any, tmp_path: Path) -> None:
         SPP_API_TOKEN=sandbox.token,
     )
     env.pop("SPP_API_VERSION", None)
+    command = [sys.executable, "-c", code]
+    if "\ndef test_" in code:
+        # A pytest example: run its tests, not just its definitions.
+        (tmp_path / "test_snippet.py").write_text(code)
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "test_snippet.py",
+        ]
     run = subprocess.run(
-        [sys.executable, "-c", code],
+        command,
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -51,4 +65,6 @@ def test_snippet_runs(code: str, sandbox: Any, tmp_path: Path) -> None:
         timeout=60,
         check=False,
     )
-    assert run.returncode == 0, f"snippet failed:\n{code}\n--- stderr ---\n{run.stderr}"
+    assert run.returncode == 0, (
+        f"snippet failed:\n{code}\n--- stdout ---\n{run.stdout}\n--- stderr ---\n{run.stderr}"
+    )
