@@ -43,4 +43,37 @@ def run(extra_args: Sequence[str]) -> tuple[list[Result], dict[str, Any]]:
 
 
 def rows_from(data: dict[str, Any]) -> list[Result]:
-    raise RuntimeError(f"unknown bench_import.py output: {sorted(data)}")
+    """The table rows from bench_import.py's JSON ({"throughput": ..., "memory": ...})."""
+    speed = data["throughput"]
+    mem = data["memory"]
+    peaks = {int(size): float(mb) for size, mb in mem["peak_rss_mb"].items()}
+    small, large = min(peaks), max(peaks)
+    return [
+        Result(
+            "import_vs_raw",
+            f"3. import {speed['rows']:,} rows / raw httpx (concurrency {speed['concurrency']})",
+            float(speed["import_rows_per_s"]) / float(speed["raw_rows_per_s"]),
+            0.9,
+            ">=",
+            detail={
+                "import_rows_per_s": speed["import_rows_per_s"],
+                "raw_rows_per_s": speed["raw_rows_per_s"],
+                "rounds": speed["rounds"],
+            },
+        ),
+        Result(
+            "memory_growth",
+            f"4. dry-run peak RSS, {large:,} rows / {small:,} rows",
+            peaks[large] / peaks[small],
+            1.10,
+            detail={"peak_rss_mb": mem["peak_rss_mb"]},
+        ),
+        Result(
+            "memory_peak",
+            f"4. dry-run peak RSS, {large:,} rows (MB)",
+            max(peaks.values()),
+            80.0,
+            unit="MB",
+            detail={"peak_rss_mb": mem["peak_rss_mb"]},
+        ),
+    ]

@@ -238,3 +238,95 @@ def _short(filename: str) -> str:
         if marker in filename:
             return marker + filename.split(marker, 1)[1]
     return filename
+
+
+def _canned_transport() -> httpx.MockTransport:
+    body = (
+        b'{"id":1,"content":"Client called to discuss project requirements.",'
+        b'"created_at":"2025-12-19T10:00:00.000000Z","updated_at":"2025-12-19T10:00:00.000000Z",'
+        b'"author":{"id":456,"name":"John Doe","email":"john@example.com"}}'
+    )
+    headers = {"Content-Type": "application/json", "X-Api-Version": API_VERSION}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(201, content=body, headers=headers)
+
+    return httpx.MockTransport(handler)
+
+
+def measure_in_memory(
+    *, calls: int, batch: int = 100, warmup: int = 200, token: str = SANDBOX_TOKEN
+) -> dict[str, Any]:
+    """The same three variants over an in-memory transport: no socket, no server.
+
+    What is left is each one's own CPU work per call (httpx's request/response
+    handling included, the same for all), without the network's noise. The
+    overlay gets its own httpx.Client with the transport, so it adds its
+    headers per request as it does for any user-supplied client.
+    """
+    from spp_activities import SPPClient
+    from spp_api import AuthenticatedClient
+    from spp_api.api.client_activities import create_client_activity
+    from spp_api.models import ActivityCreate
+
+    url = "http://127.0.0.1:9"
+    raw_client = httpx.Client(
+        base_url=url + "/api",
+        headers={"Authorization": f"Bearer {token}", "X-Api-Version": API_VERSION},
+        transport=_canned_transport(),
+    )
+    generated_client = AuthenticatedClient(
+        base_url=url + "/api", token=token, httpx_args={"transport": _canned_transport()}
+    )
+    overlay = SPPClient(workspace_url=url, token=token)
+    overlay._http._transport = _canned_transport()  # its own client, no socket
+    overlay_http = httpx.Client(transport=_canned_transport())
+    overlay_own = SPPClient(workspace_url=url, token=token, http_client=overlay_http)
+    sync_detailed = create_client_activity.sync_detailed
+
+    def raw(client_id: int, content: str) -> None:
+        response = raw_client.post(f"/clients/{client_id}/activities", json={"content": content})
+        json.loads(response.content)
+
+    def generated(client_id: int, content: str) -> None:
+        sync_detailed(
+            client_id,
+            client=generated_client,
+            body=ActivityCreate(content=content),
+            x_api_version=API_VERSION,
+        )
+
+    variants = [
+        Variant("overlay", overlay.activities.create, overlay.close),
+        Variant("overlay_own_http_client", overlay_own.activities.create, overlay_http.close),
+        Variant("raw", raw, raw_client.close),
+        Variant("generated", generated, generated_client.get_httpx_client().close),
+    ]
+    inputs = _inputs(max(calls, warmup, batch), 100)
+    samples: dict[str, list[int]] = {v.name: [] for v in variants}
+    try:
+        for variant in variants:
+            for client_id, content in inputs[:warmup]:
+                variant.call(client_id, content)
+        for r in range(max(1, calls // batch)):
+            order = variants[r % len(variants) :] + variants[: r % len(variants)]
+            chunk = inputs[(r * batch) % len(inputs) :][:batch] or inputs[:batch]
+            for variant in order:
+                out = samples[variant.name]
+                for client_id, content in chunk:
+                    start = time.perf_counter_ns()
+                    variant.call(client_id, content)
+                    out.append(time.perf_counter_ns() - start)
+    finally:
+        for variant in variants:
+            variant.close()
+    med = {k: median(v) / 1000 for k, v in samples.items()}
+    return {
+        "calls_each": {k: len(v) for k, v in samples.items()},
+        "median_us": med,
+        "overlay_vs_raw": med["overlay"] / med["raw"],
+        "overlay_vs_generated": med["overlay"] / med["generated"],
+        "overlay_minus_raw_us": med["overlay"] - med["raw"],
+        "overlay_minus_generated_us": med["overlay"] - med["generated"],
+        "own_http_client_minus_overlay_us": med["overlay_own_http_client"] - med["overlay"],
+    }
