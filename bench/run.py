@@ -438,26 +438,33 @@ def chart(results: list[Result], path: Path, title: str) -> None:
     )
     colour = {"pass": "#3a923a", "MISS": "#c83c3c", "info": "#8a8aa8", "error": "#999999"}
 
-    def bars(ax: Any, items: list[Result], value: Callable[[Result], float]) -> None:
+    def bars(
+        ax: Any, items: list[Result], value: Callable[[Result], float], ticks: list[float | None]
+    ) -> None:
         ys = list(range(len(items)))[::-1]
         values = [value(r) for r in items]
         ax.barh(ys, values, color=[colour[r.verdict] for r in items], height=0.6)
-        for y, r, v in zip(ys, items, values, strict=True):
-            ax.text(v, y, f" {_fmt_value(r)}", va="center", fontsize=8)
+        for y, r, v, tick in zip(ys, items, values, ticks, strict=True):
+            if tick is not None:
+                ax.plot([tick, tick], [y - 0.42, y + 0.42], color="black", linewidth=2)
+            ax.text(max(v, tick or 0.0), y, f"  {_fmt_value(r)}", va="center", fontsize=8)
         ax.set_yticks(ys)
         ax.set_yticklabels([r.metric for r in items], fontsize=8)
-        ax.set_xlim(0, max([*values, 1.0]) * 1.3)
+        ax.set_ylim(-0.7, max(len(items), 4) - 0.3)
+        ax.set_xlim(0, max([*values, *(t for t in ticks if t), 1.0]) * 1.3)
 
-    bars(axes[0], ratios, lambda r: float(r.ratio or 0.0))
-    for y, r in zip(list(range(len(ratios)))[::-1], ratios, strict=True):
-        if r.target is not None:
-            axes[0].plot([r.target, r.target], [y - 0.42, y + 0.42], color="black", linewidth=2)
+    bars(axes[0], ratios, lambda r: float(r.ratio or 0.0), [r.target for r in ratios])
     axes[0].axvline(1.0, color="#444444", linewidth=0.8, linestyle=":")
     axes[0].set_xlabel("ratio, measured side by side (black tick: target)", fontsize=9)
     if ceilings:
-        bars(axes[1], ceilings, lambda r: float(r.ratio or 0.0) / float(r.target or 1.0))
-        axes[1].axvline(1.0, color="black", linewidth=2)
-        axes[1].set_xlabel("measured / ceiling (black line: the ceiling)", fontsize=9)
+        bars(
+            axes[1],
+            ceilings,
+            lambda r: float(r.ratio or 0.0) / float(r.target or 1.0),
+            [1.0 for _ in ceilings],
+        )
+        axes[1].set_xlim(0, 1.8)  # room for the labels right of the ceiling tick
+        axes[1].set_xlabel("measured / ceiling (tick: the ceiling)", fontsize=9)
     else:
         axes[1].axis("off")
     fig.suptitle(title, fontsize=10)
