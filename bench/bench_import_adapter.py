@@ -51,7 +51,8 @@ def rows_from(data: dict[str, Any]) -> list[Result]:
     return [
         Result(
             "import_vs_raw",
-            f"3. import {speed['rows']:,} rows / raw httpx (concurrency {speed['concurrency']})",
+            f"3. import {speed['rows'] * speed['rounds']:,} rows / raw httpx "
+            f"(concurrency {speed['concurrency']})",
             float(speed["import_rows_per_s"]) / float(speed["raw_rows_per_s"]),
             0.9,
             ">=",
