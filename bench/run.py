@@ -7,7 +7,7 @@
 Every figure is a ratio measured side by side in one run against the same local
 server, because these machines are shared and noisy. Servers run in child
 processes on free loopback ports. Nothing here asserts anything: a miss is
-reported, not raised.
+reported, not raised (the exit status is 1 only when a benchmark could not run).
 """
 
 from __future__ import annotations
@@ -547,6 +547,11 @@ def main(argv: list[str] | None = None) -> int:
         f"\n{len(results)} rows in {elapsed:.0f}s; wrote {out / 'results.json'} and "
         f"{out / 'results.png'}"
     )
+    # A miss is a finding, not a failure; a benchmark that could not run is.
+    broken = [r.key for r in results if r.error]
+    if broken:
+        print(f"these could not be measured: {', '.join(broken)}", file=sys.stderr)
+        return 1
     return 0
 
 
