@@ -39,7 +39,7 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import Any, Protocol
 
 from spp_activities import journal as jr
 from spp_activities.pacing import AsyncPacer, Pacer, Reply, parse_rate_headers
@@ -252,14 +252,17 @@ def _run(
             "unknown (re-send them with --retry-unknown after checking)",
             file=settings.err,
         )
-    total, conflicts, _ = _check_against_journal(settings, journal)
-    if conflicts:
-        _refuse_edited(settings, journal, conflicts)
+    total: int | None = None
+    if journal.high_water() or settings.progress != "none":
+        # Compare with the journal, and count the rows for the progress display.
+        total, conflicts, _ = _check_against_journal(settings, journal)
+        if conflicts:
+            _refuse_edited(settings, journal, conflicts)
 
     from spp_activities.client import AsyncSPPClient  # after the checks: nothing heavy before
 
     client = AsyncSPPClient(**client_options, max_retries=0)
-    tally = Tally(total=total)
+    tally = Tally(total=total or 0)
     state = _State()
     runner = _Runner(settings, journal, client, tally, state)
     started = time.monotonic()
@@ -270,6 +273,8 @@ def _run(
     finally:
         journal.recover()  # only rows a hard stop left in flight remain `sending`
     elapsed = time.monotonic() - started
+    if total is None:
+        tally.total = runner.rows_read
 
     problems = _write_report(journal, report_path)
     _print_summary(settings, tally, state, elapsed, problems, report_path, journal.path)
@@ -304,6 +309,7 @@ class _Runner:
         self._create = _create_function(client)
         self.workers: list[asyncio.Task[None]] = []
         self.stopping = asyncio.Event()
+        self.rows_read = 0
 
     # ------------------------------------------------------------ main
 
@@ -375,6 +381,7 @@ class _Runner:
                     continue
                 batch = []
                 for row in rows:
+                    self.rows_read += 1
                     batch.append(row)
                     if len(batch) >= room:
                         break
@@ -440,6 +447,8 @@ class _Runner:
             row = await self.ready.get()
             if row is None:
                 return
+            if self.ready.qsize() < self.s.concurrency:
+                self.wake.set()  # let the feeder top the queue up in time
             if self.state.stop is not None:
                 await self._journal_call(self.journal.forget, [row])
                 continue
@@ -682,8 +691,7 @@ def _print_summary(
     report_path: Path,
     journal_path: Path,
 ) -> None:
-    out: IO[str] | _Output = settings.out
-    sent = tally.created + tally.failed - tally.invalid
+    out = settings.out
     rate = f", {tally.created / elapsed:.0f} rows/s" if elapsed > 0 and tally.created else ""
     print(
         f"{settings.path}: {tally.total} rows: created {tally.created}, skipped {tally.skipped} "
@@ -693,7 +701,6 @@ def _print_summary(
         + f" ({elapsed:.1f} s{rate}; {tally.requests} requests, {tally.throttled} answered 429)",
         file=out,
     )  # fmt: skip
-    del sent
     if state.stop == "authentication":
         print(
             f"Stopped early: the API refused the token ({state.auth_message}). "
