@@ -35,7 +35,7 @@ import random
 import signal
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,19 +145,45 @@ def run_import(
         settings = _Settings(
             path, fmt, encoding, concurrency, retry_unknown, max_attempts, progress, out, err
         )
+        _probe(settings)
         if dry_run:
             return _dry_run(settings, state_path)
-        journal = jr.Journal(state_path)
     except (FileFormatError, jr.JournalError) as exc:
         print(f"spp-activities: error: {exc}", file=err)
         return EXIT_UNREADABLE
+
+    # The client checks the configuration before the journal is created.
+    from spp_activities.client import AsyncSPPClient
+    from spp_activities.errors import ConfigurationError
+
     try:
-        return _run(settings, journal, report_path, dict(client_options or {}))
+        client = AsyncSPPClient(**dict(client_options or {}), max_retries=0)
+    except ConfigurationError as exc:
+        print(f"spp-activities: error: {exc}", file=err)
+        return EXIT_UNREADABLE
+    try:
+        journal = jr.Journal(state_path)
+    except jr.JournalError as exc:
+        asyncio.run(client.aclose())
+        print(f"spp-activities: error: {exc}", file=err)
+        return EXIT_UNREADABLE
+    try:
+        return _run(settings, journal, report_path, client)
     except (FileFormatError, jr.JournalError) as exc:
+        asyncio.run(client.aclose())
         print(f"spp-activities: error: {exc}", file=err)
         return EXIT_UNREADABLE
     finally:
         journal.close()
+
+
+def _probe(settings: _Settings) -> None:
+    """Open the file and read its header (and first row): FileFormatError if unreadable."""
+    rows = read_rows(settings.path, settings.fmt, settings.encoding)
+    try:
+        next(rows, None)
+    finally:
+        rows.close()
 
 
 # ---------------------------------------------------------------- checks
@@ -243,7 +269,7 @@ def _run(
     settings: _Settings,
     journal: jr.Journal,
     report_path: Path,
-    client_options: dict[str, Any],
+    client: Any,
 ) -> int:
     recovered = journal.recover()
     if recovered:
@@ -259,9 +285,6 @@ def _run(
         if conflicts:
             _refuse_edited(settings, journal, conflicts)
 
-    from spp_activities.client import AsyncSPPClient  # after the checks: nothing heavy before
-
-    client = AsyncSPPClient(**client_options, max_retries=0)
     tally = Tally(total=total or 0)
     state = _State()
     runner = _Runner(settings, journal, client, tally, state)
@@ -399,10 +422,7 @@ class _Runner:
                     self._problem(row, "invalid", row.error or "")
                 self.progress.update()
         finally:
-            if isinstance(rows, Iterator):
-                close = getattr(rows, "close", None)
-                if close is not None:
-                    close()
+            rows.close()
         if self.state.stop is not None:
             await self._unqueue()
         for _ in range(self.s.concurrency):

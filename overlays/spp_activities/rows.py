@@ -14,7 +14,7 @@ import csv
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -146,7 +146,7 @@ def open_source(path: Path) -> IO[bytes]:
         raise FileFormatError(f"cannot read {str(path)!r}: {exc.strerror}") from None
 
 
-def read_rows(path: Path, fmt: str, encoding: str = "utf-8") -> Iterator[Row]:
+def read_rows(path: Path, fmt: str, encoding: str = "utf-8") -> Generator[Row, None, None]:
     """Yield the file's data rows in order. Raises FileFormatError up front."""
     encoding = check_encoding(encoding)
     stream = open_source(path)

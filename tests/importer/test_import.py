@@ -195,3 +195,41 @@ def test_a_refused_token_stops_the_run_early_with_exit_3(
     assert retry.code == 0, retry.err
     assert set(copies(sandbox.activities()).values()) == {1}
     assert len(sandbox.activities()) == 500
+
+
+def test_missing_configuration_exits_2_before_any_journal_exists(
+    tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
+    path = write_csv(tmp_path / "notes.csv", numbered_rows(3), ["client_id", "content"])
+    result = run_cli(["import", path], token="t")  # no workspace
+    assert result.code == 2
+    assert "SPP_WORKSPACE_URL" in result.err
+    assert not (tmp_path / "notes.csv.spp-import.sqlite").exists()
+    missing = run_cli(["import", tmp_path / "missing.csv"], workspace="127.0.0.1:9", token="t")
+    assert missing.code == 2
+    assert not (tmp_path / "missing.csv.spp-import.sqlite").exists()
+
+
+def test_progress_bar_and_plain_lines(
+    sandbox: Sandbox, tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
+    bar_file = write_csv(tmp_path / "bar.csv", numbered_rows(20), ["client_id", "content"])
+    bar = run_cli(
+        ["import", bar_file, "--progress", "bar"],
+        workspace=sandbox.workspace_url,
+        token=sandbox.token,
+    )
+    assert bar.code == 0, bar.err
+    assert "20/20" in bar.err
+    assert "row/s" in bar.err
+    lines_file = write_csv(tmp_path / "lines.csv", numbered_rows(40, 20), ["client_id", "content"])
+    lines = run_cli(
+        ["import", lines_file, "--progress", "lines"],
+        workspace=sandbox.workspace_url,
+        token=sandbox.token,
+    )
+    assert lines.code == 0, lines.err
+    last = lines.err.strip().splitlines()[-1]
+    assert last.startswith("20/20 rows (100%)")
+    assert "rows/s" in last
+    assert "created 20" in last

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 from import_helpers import Run, copies, numbered_rows, read_report, write_csv
-
 from spp_activities.sandbox import Sandbox
 
 CLI = [sys.executable, "-m", "spp_activities.cli"]
