@@ -497,8 +497,11 @@ class _Runner:
     def _problem(self, row: Row, what: str, reason: str) -> None:
         self.state.problems_shown += 1
         if self.state.problems_shown <= PROBLEM_LINES_SHOWN:
-            where = f"row {row.number} (line {row.line}" + (f", key {row.key})" if row.key else ")")
-            self.progress.note(f"{what}: {where}: {reason}")
+            key = f", key {row.key}" if row.key else ""
+            if reason.startswith("line "):  # a validation message names its line already
+                self.progress.note(f"{what}: row {row.number}{key}, {reason}")
+            else:
+                self.progress.note(f"{what}: row {row.number} (line {row.line}{key}): {reason}")
         elif self.state.problems_shown == PROBLEM_LINES_SHOWN + 1:
             self.progress.note("more problems: see the report at the end")
 
