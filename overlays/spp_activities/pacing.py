@@ -6,11 +6,17 @@ Three mechanisms, all shared by every worker of a run:
   (capped), not only the request that got it.
 * **Budget (when the server sends `X-RateLimit-Limit` / `X-RateLimit-Remaining`).**
   The last `Remaining` minus the requests still in flight is what the server
-  will still take; at zero nothing is sent except one probe now and then. The
-  refill rate is estimated from how `Remaining` moves while requests are
-  accepted, and requests are spaced to match it, spending a full bucket a
-  little faster (a proportional controller on the bucket level). This keeps
-  a run at the throttle's rate with almost no 429s.
+  will still take; at zero nothing is sent until the throttle's window must
+  have ended (or, for other throttles, except one probe now and then).
+  A fixed window like Laravel's (a window opens at the first request and
+  admits `Limit` requests) shows as `Remaining` jumping back up; the median
+  time between such resets is the window's length, and requests are spread
+  evenly at 96% of `Limit` per window. A throttle that refills continuously
+  (a token bucket) shows no resets; its refill rate is estimated from how
+  `Remaining` moves while requests are accepted, and a proportional
+  controller on the bucket's level spends a full bucket faster and matches
+  the refill once it is low. Either way a run keeps to the throttle's rate
+  with almost no 429s.
 * **Adaptive rate (without those headers).** A token bucket whose rate
   follows CUBIC, like the AWS SDKs' "adaptive" retry mode: on a 429 the rate
   drops to `beta` times the measured send rate, then grows back along a cubic
