@@ -113,8 +113,8 @@ class _Settings:
 @dataclass
 class _State:
     outcomes: list[jr.Outcome] = field(default_factory=list)
-    stop: str | None = None  # "interrupted" or "authentication"
-    auth_message: str | None = None
+    stop: str | None = None  # "interrupted", "authentication" or "unavailable"
+    stop_message: str | None = None
     problems_shown: int = 0
 
 
@@ -526,7 +526,10 @@ class _Runner:
                 limit, remaining = parse_rate_headers(exc.response.headers)
                 throttled = isinstance(exc, errors.RateLimitError)
                 retry_after = exc.retry_after if throttled else None
-                self.pacer.on_reply(Reply(sent_at, throttled, retry_after, limit, remaining))
+                unavailable = exc.status_code == 503
+                self.pacer.on_reply(
+                    Reply(sent_at, throttled, retry_after, limit, remaining, unavailable)
+                )
                 if throttled:
                     self.tally.throttled += 1
                 if isinstance(exc, errors.AuthenticationError | errors.PermissionDeniedError):
@@ -534,18 +537,22 @@ class _Runner:
                     return jr.Outcome(row, jr.FAILED, exc.status_code, reason=_reason(exc))
                 if exc.may_have_been_created:
                     return jr.Outcome(row, jr.UNKNOWN, exc.status_code, reason=_reason(exc))
-                if (throttled or exc.status_code == 503) and attempt < self.s.max_attempts:
-                    if not throttled:
+                if (throttled or unavailable) and attempt < self.s.max_attempts:
+                    if unavailable:
                         await self._backoff(attempt)
                     continue
+                if unavailable:
+                    self._stop_for_unavailable(exc)
                 return jr.Outcome(row, jr.FAILED, exc.status_code, reason=_reason(exc))
             except errors.APIConnectionError as exc:
-                self.pacer.on_failure()
                 if exc.may_have_been_created:
+                    self.pacer.on_failure()
                     return jr.Outcome(row, jr.UNKNOWN, reason=_reason(exc))
+                self.pacer.on_failure(could_not_connect=True, sent_at=sent_at)
                 if attempt < self.s.max_attempts:
                     await self._backoff(attempt)
                     continue
+                self._stop_for_unavailable(exc)
                 return jr.Outcome(row, jr.FAILED, reason=_reason(exc))
             except errors.InvalidInputError as exc:
                 self.pacer.on_failure()
@@ -568,9 +575,16 @@ class _Runner:
             raise ImportStopped
 
     def _stop_for_auth(self, exc: Exception) -> None:
+        self._stop("authentication", exc)
+
+    def _stop_for_unavailable(self, exc: Exception) -> None:
+        """A row ran out of attempts because the API is unreachable: so would the rest."""
+        self._stop("unavailable", exc)
+
+    def _stop(self, why: str, exc: Exception) -> None:
         if self.state.stop is None:
-            self.state.stop = "authentication"
-            self.state.auth_message = _reason(exc)
+            self.state.stop = why
+            self.state.stop_message = _reason(exc)
             self.wake.set()
             self.stopping.set()
             self.pacer.wake()
@@ -726,8 +740,14 @@ def _print_summary(
     )  # fmt: skip
     if state.stop == "authentication":
         print(
-            f"Stopped early: the API refused the token ({state.auth_message}). "
+            f"Stopped early: the API refused the token ({state.stop_message}). "
             "Check SPP_API_TOKEN or --token-file, then run the same command again.",
+            file=out,
+        )
+    elif state.stop == "unavailable":
+        print(
+            f"Stopped early: the API could not be reached ({state.stop_message}). "
+            "Nothing was created for the rows not done; run the same command again later.",
             file=out,
         )
     elif state.stop == "interrupted":

@@ -233,3 +233,27 @@ def test_progress_bar_and_plain_lines(
     assert last.startswith("20/20 rows (100%)")
     assert "rows/s" in last
     assert "created 20" in last
+
+
+def test_an_unreachable_api_stops_the_run_and_nothing_is_unknown(
+    tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    path = write_csv(tmp_path / "notes.csv", numbered_rows(200), ["client_id", "content"])
+    result = run_cli(
+        ["import", path, "--max-attempts", "3", "--concurrency", "4"],
+        workspace=f"http://127.0.0.1:{port}",
+        token="t",
+    )
+    assert result.code == 8
+    assert "could not be reached" in result.out
+    assert "not processed" in result.out
+    journal = sqlite3.connect(tmp_path / "notes.csv.spp-import.sqlite")
+    states = dict(journal.execute("SELECT state, COUNT(*) FROM rows GROUP BY state").fetchall())
+    journal.close()
+    assert set(states) == {"failed"}  # nothing created, nothing unknown, nothing left sending
+    assert states["failed"] <= 4
