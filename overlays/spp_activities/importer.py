@@ -4,10 +4,11 @@ The run, in order:
 
 1. Check the file can be read (format, header, encoding) and open the journal
    (`journal.py`). Rows a dead run left `sending` become `unknown`.
-2. One pass over the file counts the rows (for the progress bar) and compares
-   every row the journal knows with what the file says now. If a row that was
-   created, or may have been, changed at its position, the run stops before
-   sending anything: the file was edited, and going on would mis-map rows.
+2. One pass over the file counts the rows (for the progress display) and
+   compares every row the journal knows with what the file says now. If a row
+   that was created, or may have been, changed at its position, the run stops
+   before sending anything: the file was edited, and going on would mis-map
+   rows. (A first run without a progress display skips this pass.)
 3. The feeder reads rows one at a time, decides for each from the journal
    (new, done before, unknown, failed before), writes the `sending` marks of
    a small batch together with the outcomes that arrived since the last batch
@@ -17,9 +18,9 @@ The run, in order:
    was created (429, 503, could not connect) are retried here, after the pacer
    allows; anything that may have created the activity is recorded `unknown`
    and never re-sent unless the user passes --retry-unknown.
-5. At the end (or on Ctrl-C, or when the token is refused) the journal is
-   settled, a CSV report lists every failed and unknown row, and a summary is
-   printed.
+5. At the end (or on Ctrl-C, when the token is refused, or when the API cannot
+   be reached) the journal is settled, a CSV report lists every failed and
+   unknown row, and a summary is printed (`import_output.py`).
 
 Memory does not depend on the file's size: rows are streamed, and per-row
 state lives in the journal on disk.
@@ -29,8 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
-import os
 import random
 import signal
 import sys
@@ -39,9 +38,17 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from spp_activities import journal as jr
+from spp_activities.import_output import (
+    Output,
+    Progress,
+    Tally,
+    default_report_path,
+    print_summary,
+    write_report,
+)
 from spp_activities.pacing import AsyncPacer, Pacer, Reply, parse_rate_headers
 from spp_activities.rows import FileFormatError, Row, check_encoding, detect_format, read_rows
 
@@ -52,35 +59,6 @@ EXIT_INCOMPLETE = 8
 EXIT_INTERRUPTED = 130
 
 PROBLEM_LINES_SHOWN = 20
-PROGRESS_INTERVAL = 3.0
-REPORT_COLUMNS = ("row", "line", "key", "client_id", "outcome", "http_status", "reason")
-
-
-class _Output(Protocol):
-    def write(self, text: str, /) -> int: ...
-    def flush(self) -> None: ...
-
-
-def default_report_path(source: Path) -> Path:
-    return source.with_name(source.name + ".spp-import-report.csv")
-
-
-@dataclass
-class Tally:
-    """What this run did, for the progress display and the summary."""
-
-    total: int = 0  # data rows in the file
-    created: int = 0  # created by this run
-    skipped: int = 0  # created by an earlier run
-    failed: int = 0  # rejected, invalid, or could not be sent: nothing created
-    unknown: int = 0  # may exist: this run's unknowns plus earlier ones not retried
-    invalid: int = 0  # of `failed`, rows that failed validation
-    requests: int = 0  # HTTP attempts
-    throttled: int = 0  # of those, answered 429
-
-    @property
-    def processed(self) -> int:
-        return self.created + self.skipped + self.failed + self.unknown
 
 
 @dataclass
@@ -106,8 +84,8 @@ class _Settings:
     retry_unknown: bool
     max_attempts: int
     progress: str
-    out: _Output
-    err: _Output
+    out: Output
+    err: Output
 
 
 @dataclass
@@ -131,8 +109,8 @@ def run_import(
     max_attempts: int = 10,
     progress: str = "auto",
     client_options: Mapping[str, Any] | None = None,
-    out: _Output | None = None,
-    err: _Output | None = None,
+    out: Output | None = None,
+    err: Output | None = None,
 ) -> int:
     """Run an import; returns the exit code. See the module docstring."""
     out = out if out is not None else sys.stdout
@@ -299,8 +277,17 @@ def _run(
     if total is None:
         tally.total = runner.rows_read
 
-    problems = _write_report(journal, report_path)
-    _print_summary(settings, tally, state, elapsed, problems, report_path, journal.path)
+    problems = write_report(journal, report_path)
+    print_summary(
+        settings.out,
+        settings.path,
+        tally,
+        (state.stop, state.stop_message),
+        elapsed,
+        problems,
+        report_path,
+        journal.path,
+    )
     if state.stop == "authentication":
         return EXIT_AUTH
     if state.stop == "interrupted":
@@ -328,7 +315,7 @@ class _Runner:
         self.capacity = 2 * settings.concurrency
         self.wake = asyncio.Event()
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spp-journal")
-        self.progress = _Progress(settings, tally)
+        self.progress = Progress(settings.err, settings.progress, tally)
         self._create = _create_function(client)
         self.workers: list[asyncio.Task[None]] = []
         self.stopping = asyncio.Event()
@@ -612,152 +599,3 @@ def _create_function(client: Any) -> Any:
 
 def _reason(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
-
-
-# ---------------------------------------------------------------- output
-
-
-class _Progress:
-    """A tqdm bar on a terminal, plain periodic lines otherwise, or nothing."""
-
-    def __init__(self, settings: _Settings, tally: Tally) -> None:
-        self.tally = tally
-        self.err = settings.err
-        mode = settings.progress
-        if mode == "auto":
-            isatty = getattr(self.err, "isatty", None)
-            mode = "bar" if isatty is not None and isatty() else "lines"
-        self.mode = mode
-        self.started = time.monotonic()
-        self.last_line = self.started
-        self.bar: Any = None
-        if mode == "bar":
-            from tqdm import tqdm
-
-            self.bar = tqdm(
-                total=tally.total, unit="row", file=self.err, dynamic_ncols=True, smoothing=0.1
-            )
-            self.shown = 0
-
-    def update(self) -> None:
-        tally = self.tally
-        if self.bar is not None:
-            done = tally.processed
-            if done > self.shown:
-                self.bar.update(done - self.shown)
-                self.shown = done
-                self.bar.set_postfix(
-                    created=tally.created, failed=tally.failed, unknown=tally.unknown,
-                    refresh=False,
-                )  # fmt: skip
-            return
-        if self.mode != "lines":
-            return
-        now = time.monotonic()
-        if now - self.last_line >= PROGRESS_INTERVAL:
-            self.last_line = now
-            print(self.line(now), file=self.err, flush=True)
-
-    def line(self, now: float) -> str:
-        tally = self.tally
-        done = tally.processed
-        elapsed = max(now - self.started, 1e-9)
-        rate = (done - tally.skipped) / elapsed
-        left = tally.total - done
-        eta = f"{_clock(left / rate)}" if rate > 0 else "?"
-        percent = 100 * done / tally.total if tally.total else 100.0
-        return (
-            f"{done}/{tally.total} rows ({percent:.0f}%), {rate:.0f} rows/s, ETA {eta}: "
-            f"created {tally.created}, skipped {tally.skipped}, failed {tally.failed}, "
-            f"unknown {tally.unknown}"
-        )
-
-    def note(self, text: str) -> None:
-        if self.bar is not None:
-            self.bar.write(text, file=self.err)
-        elif self.mode != "none":
-            print(text, file=self.err, flush=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-        elif self.mode == "lines" and self.tally.processed:
-            print(self.line(time.monotonic()), file=self.err, flush=True)
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(seconds + 0.5)
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-
-
-def _write_report(journal: jr.Journal, report_path: Path) -> int:
-    """Write every failed, invalid and unknown row to the report; returns how many."""
-    count = 0
-    tmp = report_path.with_name(report_path.name + ".tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(REPORT_COLUMNS)
-        for entry in journal.entries((jr.FAILED, jr.INVALID, jr.UNKNOWN, jr.SENDING)):
-            count += 1
-            writer.writerow(
-                (
-                    entry.number,
-                    entry.line,
-                    entry.key or "",
-                    entry.client_id,
-                    jr.UNKNOWN if entry.state == jr.SENDING else entry.state,
-                    entry.http_status or "",
-                    entry.reason or "",
-                )
-            )
-    if count:
-        os.replace(tmp, report_path)
-    else:
-        tmp.unlink()
-        with contextlib.suppress(FileNotFoundError):
-            report_path.unlink()  # a stale report from an earlier run would mislead
-    return count
-
-
-def _print_summary(
-    settings: _Settings,
-    tally: Tally,
-    state: _State,
-    elapsed: float,
-    problems: int,
-    report_path: Path,
-    journal_path: Path,
-) -> None:
-    out = settings.out
-    rate = f", {tally.created / elapsed:.0f} rows/s" if elapsed > 0 and tally.created else ""
-    print(
-        f"{settings.path}: {tally.total} rows: created {tally.created}, skipped {tally.skipped} "
-        f"(done before), failed {tally.failed}, unknown {tally.unknown}"
-        + (f", not processed {tally.total - tally.processed}" if tally.processed < tally.total
-           else "")
-        + f" ({elapsed:.1f} s{rate}; {tally.requests} requests, {tally.throttled} answered 429)",
-        file=out,
-    )  # fmt: skip
-    if state.stop == "authentication":
-        print(
-            f"Stopped early: the API refused the token ({state.stop_message}). "
-            "Check SPP_API_TOKEN or --token-file, then run the same command again.",
-            file=out,
-        )
-    elif state.stop == "unavailable":
-        print(
-            f"Stopped early: the API could not be reached ({state.stop_message}). "
-            "Nothing was created for the rows not done; run the same command again later.",
-            file=out,
-        )
-    elif state.stop == "interrupted":
-        print("Interrupted. Run the same command again to continue where it stopped.", file=out)
-    if problems:
-        print(f"Report of {problems} failed or unknown row(s): {report_path}", file=out)
-    if tally.unknown:
-        print(
-            "Unknown rows may exist in SPP: check them, then re-send with --retry-unknown "
-            "(those that did exist will then exist twice).",
-            file=out,
-        )
-    print(f"Journal: {journal_path}", file=out)
