@@ -88,29 +88,6 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
-def _client_range(text: str) -> list[int]:
-    """Parse "1-100" or "1,2,5-9" into a list of client IDs."""
-    ids: list[int] = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        low, sep, high = part.partition("-")
-        try:
-            first = int(low)
-            last = int(high) if sep else first
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"clients must look like '1-100' or '1,2,5-9', got {text!r}"
-            ) from None
-        if first < 1 or last < first:
-            raise argparse.ArgumentTypeError(f"bad client range {part!r}")
-        ids.extend(range(first, last + 1))
-    if not ids:
-        raise argparse.ArgumentTypeError("no client IDs given")
-    return ids
-
-
 def _add_connection_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("connection (the token is read from the environment)")
     group.add_argument(
@@ -258,7 +235,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sandbox.add_argument(
         "--clients",
-        type=_client_range,
         metavar="IDS",
         help="client IDs that exist, e.g. '1-100' or '1,2,5-9' (default: 1-100)",
     )
@@ -277,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sandbox.add_argument(
         "--rate-limit",
-        type=_non_negative_float,
+        type=float,
         metavar="RPS",
         help="answer 429 above this many requests per second",
     )
@@ -432,21 +408,26 @@ def _run_import(args: argparse.Namespace) -> int:
 
 
 def _run_sandbox(args: argparse.Namespace) -> int:
-    from spp_activities.sandbox import serve
+    # The sandbox checks its own options (clients, faults, rate limit), so the
+    # flags and Sandbox(...) report bad values with the same messages.
+    from spp_activities.sandbox import SandboxOptionError, parse_clients, serve
 
     kwargs: dict[str, Any] = {
         "host": args.host,
         "port": args.port,
         "db": args.db,
         "tokens": args.tokens,
-        "clients": args.clients,
         "faults": args.faults,
         "seed": args.seed,
         "rate_limit": args.rate_limit,
     }
     if args.slow_seconds is not None:
         kwargs["slow_seconds"] = args.slow_seconds
-    serve(**kwargs)
+    try:
+        kwargs["clients"] = None if args.clients is None else parse_clients(args.clients)
+        serve(**kwargs)
+    except SandboxOptionError as exc:
+        raise UsageError(str(exc)) from None
     return EXIT_OK
 
 
