@@ -299,7 +299,8 @@ def connection_error(exc: httpx.RequestError) -> APIConnectionError:
             f"Could not send the request: {detail}", may_have_been_created=False
         )
     return APIConnectionError(
-        f"The connection failed after the request was sent ({type(exc).__name__}: {detail})",
+        "The connection failed after the request was sent "
+        f"({type(exc).__name__}{'' if detail == type(exc).__name__ else ': ' + detail})",
         may_have_been_created=True,
     )
 

@@ -112,6 +112,21 @@ def test_failure_after_sending_is_never_resent(
 
 
 @pytest.mark.parametrize(
+    ("failure", "says"),
+    [
+        (httpx.ReadError("Connection reset by peer"), "(ReadError: Connection reset by peer)"),
+        (httpx.ReadError(""), "(ReadError)"),
+    ],
+)
+def test_a_lost_connection_is_named_once(api: Any, failure: Exception, says: str) -> None:
+    api.reply(failure)
+    with pytest.raises(APIConnectionError) as caught:
+        api.create(1, "x")
+    assert says in str(caught.value)
+    assert "ReadError: ReadError" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
     "failure",
     [
         httpx.ConnectError("[Errno 111] Connection refused"),
