@@ -485,10 +485,9 @@ class _Runner:
         self.state.problems_shown += 1
         if self.state.problems_shown <= PROBLEM_LINES_SHOWN:
             key = f", key {row.key}" if row.key else ""
-            if reason.startswith("line "):  # a validation message names its line already
-                self.progress.note(f"{what}: row {row.number}{key}, {reason}")
-            else:
-                self.progress.note(f"{what}: row {row.number} (line {row.line}{key}): {reason}")
+            # A validation message names its line already: say it once, in one format.
+            reason = reason.removeprefix(f"line {row.line}: ")
+            self.progress.note(f"{what}: row {row.number} (line {row.line}{key}): {reason}")
         elif self.state.problems_shown == PROBLEM_LINES_SHOWN + 1:
             self.progress.note("more problems: see the report at the end")
 
