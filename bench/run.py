@@ -544,6 +544,14 @@ def main(argv: list[str] | None = None) -> int:
 
     print()
     print(table(results))
+    profile = runner.details.get("overhead_profile")
+    if profile:
+        shares = ", ".join(f"{k} {v:.1%}" for k, v in profile["layer_share"].items())
+        top = "; ".join(
+            f"{f['function']} {f['own_share']:.2%}" for f in profile["overlay_functions"][:4]
+        )
+        print(f"\nwhere a create's time goes (cProfile, own time): {shares}")
+        print(f"overlay's biggest own costs: {top}")
     print(
         f"\n{len(results)} rows in {elapsed:.0f}s; wrote {out / 'results.json'} and "
         f"{out / 'results.png'}"
