@@ -41,9 +41,6 @@ from spp_activities.sandbox.store import ActivityStore, Author
 TRANSPORT_EXTENSION = "spp_activities.sandbox.transport"
 CREATE_PATH = "/api/clients/{user}/activities"
 MAX_BODY_BYTES = 1024 * 1024
-#: A refused oversized body is still read (and thrown away) up to this size, so the client
-#: gets to see the 400 instead of a broken pipe; beyond it the connection is closed.
-_DRAIN_LIMIT = 16 * MAX_BODY_BYTES
 _JSON = (b"content-type", b"application/json")
 NOT_UTF8 = "The content field must be valid UTF-8 text."
 
@@ -141,11 +138,11 @@ class CreateActivityEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = _decoded_headers(scope)
-        body, too_large = await _read_body(receive, headers)
-        if body is None:  # the client sent far too much; give up on the connection
+        read = await _read_body(receive, headers)
+        if read is None:  # the client went away mid-body: an incomplete request does nothing
             self.state.record(status=None, fault=None)
-            await self._drop(scope, receive, rst=False)
             return
+        body, too_large = read
         author = self.state.author_for(_bearer_token(scope))
         extra: list[tuple[bytes, bytes]] = []
 
@@ -201,13 +198,16 @@ class CreateActivityEndpoint:
             content_type=headers.get("content-type"),
         )
         if too_large and (rejection is None or rejection.status == 400):
-            rejection = content_error(
+            too_big = (
                 f"The request body is larger than the sandbox accepts ({MAX_BODY_BYTES} bytes)."
             )
+            rejection = content_error(too_big, too_big)
         if rejection is not None and rejection.status in (401, 404):
             return rejection.status, rejection.to_json()
-        client_id = int(scope["path_params"]["user"])
-        if client_id not in self.state.clients:
+        user = scope["path_params"]["user"]
+        # openapi-core reads the ID with int(), which also takes " 1" and a full-width one (U+FF11);
+        # a URL's client ID is ASCII digits.
+        if not (user.isascii() and user.isdigit()) or int(user) not in self.state.clients:
             return 404, {"message": CLIENT_NOT_FOUND}
         if rejection is not None:
             return rejection.status, rejection.to_json()
@@ -218,7 +218,7 @@ class CreateActivityEndpoint:
             return 400, content_error(NOT_UTF8, NOT_UTF8).to_json()
         api_version = headers.get("x-api-version", "").strip() or DEFAULT_API_VERSION
         activity = self.state.store.add(
-            client_id=client_id, content=content, author=author, api_version=api_version
+            client_id=int(user), content=content, author=author, api_version=api_version
         )
         return 201, {
             key: activity[key] for key in ("id", "content", "created_at", "updated_at", "author")
@@ -307,33 +307,31 @@ def _rate_limit_headers(decision: ThrottleDecision) -> list[tuple[bytes, bytes]]
     return headers
 
 
-async def _read_body(receive: Receive, headers: Mapping[str, str]) -> tuple[bytes | None, bool]:
-    """The request body and whether it was over the limit (then it is read and discarded).
+async def _read_body(receive: Receive, headers: Mapping[str, str]) -> tuple[bytes, bool] | None:
+    """The request body, and whether it is over the limit; None if the client disconnected
+    before sending all of it.
 
-    Returns (None, True) when the body is beyond even the discard limit.
+    An oversized body is not read further: the 400 goes out at once, and uvicorn reads and
+    discards the rest, so the client sees that reply rather than a broken connection (which
+    would leave it unsure whether the activity was created).
     """
     declared = headers.get("content-length", "")
-    too_large = declared.isdigit() and int(declared) > MAX_BODY_BYTES
-    if declared.isdigit() and int(declared) > _DRAIN_LIMIT:
-        return None, True
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return b"", True
     chunks: list[bytes] = []
     size = 0
     more = True
     while more:
         message: Message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            return None
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > _DRAIN_LIMIT:
-            return None, True
         if size > MAX_BODY_BYTES:
-            too_large = True
-            chunks.clear()
-        elif not too_large:
-            chunks.append(chunk)
+            return b"", True
+        chunks.append(chunk)
         more = message.get("more_body", False)
-    return (b"" if too_large else b"".join(chunks)), too_large
+    return b"".join(chunks), False
 
 
 class ApiVersionHeader:

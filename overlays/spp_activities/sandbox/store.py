@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS activities (
 );
 CREATE INDEX IF NOT EXISTS activities_client_id ON activities (client_id);
 """
+_SQLITE_MIN, _SQLITE_MAX = -(2**63), 2**63 - 1
 _COLUMNS = (
     "id, client_id, content, author_id, author_name, author_email, api_version, "
     "created_at, updated_at"
@@ -102,6 +103,8 @@ class ActivityStore:
         """Every stored activity in creation order, optionally for one client only."""
         query = f"SELECT {_COLUMNS} FROM activities"  # noqa: S608 - constant column list
         params: tuple[int, ...] = ()
+        if client_id is not None and not _SQLITE_MIN <= client_id <= _SQLITE_MAX:
+            return []  # nothing can be stored under an ID beyond SQLite's INTEGER
         if client_id is not None:
             query += " WHERE client_id = ?"
             params = (client_id,)
