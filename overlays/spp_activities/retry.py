@@ -28,9 +28,10 @@ retries is the client's ``max_retries`` (default 2, ``0`` turns retries off).
 
 from __future__ import annotations
 
+import datetime
 import email.utils
-import math
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,6 +47,10 @@ from .errors import (
 )
 
 __all__ = ["Retry", "RetryPolicy", "full_jitter", "parse_retry_after"]
+
+#: RFC 9110 delay-seconds is ASCII digits (float() would also take "1_000", "-5" or "١٢");
+#: a decimal fraction is tolerated.
+_DELAY_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 
 
 def full_jitter(ceiling: float) -> float:
@@ -138,17 +143,13 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     if value is None:
         return None
     text = value.strip()
+    if _DELAY_SECONDS.fullmatch(text):
+        return float(text)
     try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:  # an HTTP date is always GMT
-            return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
-        return max(0.0, seconds)
-    if not math.isfinite(seconds) or seconds < 0:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return seconds
+    if when.tzinfo is None:  # asctime and "-0000" dates name no zone; an HTTP date is GMT
+        when = when.replace(tzinfo=datetime.UTC)
+    seconds = when.timestamp() - (time.time() if now is None else now)
+    return max(0.0, seconds)

@@ -115,6 +115,11 @@ def test_bad_policy_values_are_refused(field: str, value: object) -> None:
         ("-5", None),
         ("nan", None),
         ("inf", None),
+        # delay-seconds is ASCII digits: float() would read each of these
+        ("1_000", None),
+        ("\u0661\u0662", None),
+        ("+5", None),
+        ("1e3", None),
     ],
 )
 def test_parse_retry_after_seconds(header: str | None, seconds: float | None) -> None:
@@ -126,6 +131,19 @@ def test_parse_retry_after_http_date() -> None:
     assert parse_retry_after(email.utils.formatdate(now + 90, usegmt=True), now=now) == 90.0
     assert parse_retry_after(email.utils.formatdate(now - 90, usegmt=True), now=now) == 0.0
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
+
+
+@pytest.mark.parametrize(
+    "header",
+    # RFC 9110 makes recipients accept the obsolete formats too; all of them are GMT
+    [
+        "Wed, 21 Oct 2015 07:28:00 GMT",
+        "Wednesday, 21-Oct-15 07:28:00 GMT",
+        "Wed Oct 21 07:28:00 2015",
+    ],
+)
+def test_parse_retry_after_reads_every_http_date_format(header: str) -> None:
+    assert parse_retry_after(header, now=1445412470.0) == 10.0
 
 
 def test_a_large_retry_budget_does_not_overflow() -> None:
