@@ -3,7 +3,8 @@
 The run, in order:
 
 1. Check the file can be read (format, header, encoding) and open the journal
-   (`journal.py`). Rows a dead run left `sending` become `unknown`.
+   (`journal.py`), which locks it for this run and checks it belongs to the
+   same API. Rows a dead run left `sending` become `unknown`.
 2. One pass over the file counts the rows (for the progress display) and
    compares every row the journal knows with what the file says now. If a row
    that was created, or may have been, changed at its position, the run stops
@@ -38,7 +39,8 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from spp_activities import journal as jr
 from spp_activities.import_output import (
@@ -52,13 +54,19 @@ from spp_activities.import_output import (
 from spp_activities.pacing import AsyncPacer, Pacer, Reply, parse_rate_headers
 from spp_activities.rows import FileFormatError, Row, check_encoding, detect_format, read_rows
 
+if TYPE_CHECKING:
+    from spp_activities.client import AsyncSPPClient
+
 EXIT_OK = 0
 EXIT_UNREADABLE = 2
 EXIT_AUTH = 3
 EXIT_INCOMPLETE = 8
 EXIT_INTERRUPTED = 130
 
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
 PROBLEM_LINES_SHOWN = 20
+CONFLICTS_SHOWN = 3
 
 
 @dataclass
@@ -146,6 +154,7 @@ def run_import(
         print(f"spp-activities: error: {exc}", file=err)
         return EXIT_UNREADABLE
     try:
+        journal.bind(_api_identity(client.base_url))
         return _run(settings, journal, report_path, client)
     except (FileFormatError, jr.JournalError) as exc:
         asyncio.run(client.aclose())
@@ -153,6 +162,16 @@ def run_import(
         return EXIT_UNREADABLE
     finally:
         journal.close()
+
+
+def _api_identity(base_url: str) -> str:
+    """The API root as the journal records it: host in lower case, default port dropped,
+    so that `Example.spp.co` and `https://example.spp.co:443` are the same workspace."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    port = "" if parts.port in (None, _DEFAULT_PORTS.get(parts.scheme)) else f":{parts.port}"
+    return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
 def _probe(settings: _Settings) -> None:
@@ -170,37 +189,42 @@ def _probe(settings: _Settings) -> None:
 def _check_against_journal(settings: _Settings, journal: jr.Journal) -> tuple[int, list[str], int]:
     """Count the file's rows and compare them with the journal.
 
-    Returns (rows in the file, conflicts, invalid rows). A conflict is a row
-    that was created, or may have been, and now says something else.
+    Returns (rows in the file, the first few conflicts, how many conflicts). A
+    conflict is a row that was created, or may have been, and now says something
+    else. Only a few are kept: a wholly different file must not fill the memory.
     """
     known = journal.entries(jr.MAY_EXIST) if journal.high_water() else iter(())
     entry = next(known, None)
     conflicts: list[str] = []
-    total = invalid = 0
+    total = count = 0
     for row in read_rows(settings.path, settings.fmt, settings.encoding):
         total += 1
-        if row.error is not None:
-            invalid += 1
         while entry is not None and entry.number < row.number:
             entry = next(known, None)
         if entry is not None and entry.number == row.number and entry.digest != row.digest:
-            conflicts.append(
-                f"row {row.number} (line {row.line}) is not the row that was {entry.state} "
-                f"there before (then line {entry.line}, client {entry.client_id})"
-            )
+            count += 1
+            if count <= CONFLICTS_SHOWN:
+                conflicts.append(
+                    f"row {row.number} (line {row.line}) is not the row that was {entry.state} "
+                    f"there before (then line {entry.line}, client {entry.client_id})"
+                )
     while entry is not None:
         if entry.number > total:
-            conflicts.append(
-                f"row {entry.number} (was line {entry.line}, {entry.state}) is no longer in "
-                "the file"
-            )
+            count += 1
+            if count <= CONFLICTS_SHOWN:
+                conflicts.append(
+                    f"row {entry.number} (was line {entry.line}, {entry.state}) is no longer "
+                    "in the file"
+                )
         entry = next(known, None)
-    return total, conflicts, invalid
+    return total, conflicts, count
 
 
-def _refuse_edited(settings: _Settings, journal: jr.Journal, conflicts: list[str]) -> None:
-    shown = "; ".join(conflicts[:3]) + (
-        f"; and {len(conflicts) - 3} more" if len(conflicts) > 3 else ""
+def _refuse_edited(
+    settings: _Settings, journal: jr.Journal, conflicts: list[str], count: int
+) -> None:
+    shown = "; ".join(conflicts) + (
+        f"; and {count - len(conflicts)} more" if count > len(conflicts) else ""
     )
     raise FileFormatError(
         f"{settings.path} changed since the journal {journal.path} was written: {shown}. "
@@ -222,21 +246,24 @@ def _dry_run(settings: _Settings, state_path: Path) -> int:
     if invalid > PROBLEM_LINES_SHOWN:
         print(f"... and {invalid - PROBLEM_LINES_SHOWN} more invalid rows", file=err)
     line = f"Dry run of {settings.path}: {total} rows, {total - invalid} valid, {invalid} invalid."
+    conflicts = 0
     if state_path.exists():
         journal = jr.Journal(state_path, read_only=True)
         try:
-            _, conflicts, _ = _check_against_journal(settings, journal)
+            _, shown, conflicts = _check_against_journal(settings, journal)
             counts = journal.counts()
         finally:
             journal.close()
-        if conflicts:
-            print(f"conflict with the journal: {conflicts[0]}", file=err)
+        for text in shown:
+            print(f"conflict with the journal: {text}", file=err)
         line += (
             f" Journal {state_path}: {counts[jr.CREATED]} created before, "
             f"{counts[jr.UNKNOWN] + counts[jr.SENDING]} unknown"
-            f"{', CONFLICTS: the file was edited' if conflicts else ''}."
+            f"{f', {conflicts} CONFLICTS: the file was edited' if conflicts else ''}."
         )
     print(line + " Nothing was sent.", file=settings.out)
+    if conflicts:
+        return EXIT_UNREADABLE  # the real run would refuse the file
     return EXIT_OK if invalid == 0 else EXIT_INCOMPLETE
 
 
@@ -247,7 +274,7 @@ def _run(
     settings: _Settings,
     journal: jr.Journal,
     report_path: Path,
-    client: Any,
+    client: AsyncSPPClient,
 ) -> int:
     recovered = journal.recover()
     if recovered:
@@ -259,9 +286,9 @@ def _run(
     total: int | None = None
     if journal.high_water() or settings.progress != "none":
         # Compare with the journal, and count the rows for the progress display.
-        total, conflicts, _ = _check_against_journal(settings, journal)
-        if conflicts:
-            _refuse_edited(settings, journal, conflicts)
+        total, conflicts, count = _check_against_journal(settings, journal)
+        if count:
+            _refuse_edited(settings, journal, conflicts, count)
 
     tally = Tally(total=total or 0)
     state = _State()
@@ -272,7 +299,8 @@ def _run(
     except KeyboardInterrupt:
         state.stop = "interrupted"
     finally:
-        journal.recover()  # only rows a hard stop left in flight remain `sending`
+        # Only rows a hard stop (a second Ctrl-C) left in flight remain `sending`.
+        tally.unknown += journal.recover()
     elapsed = time.monotonic() - started
     if total is None:
         tally.total = runner.rows_read
@@ -300,7 +328,7 @@ class _Runner:
         self,
         settings: _Settings,
         journal: jr.Journal,
-        client: Any,
+        client: AsyncSPPClient,
         tally: Tally,
         state: _State,
     ) -> None:
@@ -316,7 +344,6 @@ class _Runner:
         self.wake = asyncio.Event()
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spp-journal")
         self.progress = Progress(settings.err, settings.progress, tally)
-        self._create = _create_function(client)
         self.workers: list[asyncio.Task[None]] = []
         self.stopping = asyncio.Event()
         self.rows_read = 0
@@ -342,11 +369,11 @@ class _Runner:
                     await asyncio.wait_for(self.wake.wait(), 0.05)
                 await self._flush()
             await asyncio.gather(*workers, return_exceptions=True)
-            await self._flush()
         finally:
             for task in (*workers, feeder):
                 task.cancel()
             await asyncio.gather(*workers, feeder, return_exceptions=True)
+            await self._flush()  # also after a hard stop: each outcome known is kept
             with contextlib.suppress(Exception):
                 await self.client.aclose()
             for sig in installed:
@@ -507,7 +534,10 @@ class _Runner:
                 raise ImportStopped
             self.tally.requests += 1
             try:
-                activity_id, headers = await self._create(row.client_id, row.content)
+                response = await self.client.activities.with_raw_response.create(
+                    row.client_id, row.content
+                )
+                activity_id = response.parse().id
             except errors.APIStatusError as exc:
                 limit, remaining = parse_rate_headers(exc.response.headers)
                 throttled = isinstance(exc, errors.RateLimitError)
@@ -548,7 +578,7 @@ class _Runner:
                 state = jr.UNKNOWN if exc.may_have_been_created else jr.FAILED
                 status = getattr(exc, "status_code", None)
                 return jr.Outcome(row, state, status, reason=_reason(exc))
-            limit, remaining = parse_rate_headers(headers)
+            limit, remaining = parse_rate_headers(response.headers)
             self.pacer.on_reply(Reply(sent_at, False, None, limit, remaining))
             return jr.Outcome(row, jr.CREATED, 201, activity_id)
 
@@ -574,26 +604,6 @@ class _Runner:
             self.wake.set()
             self.stopping.set()
             self.pacer.wake()
-
-
-def _create_function(client: Any) -> Any:
-    """An async (client_id, content) -> (activity id, response headers) call."""
-    activities = client.activities
-    raw = getattr(activities, "with_raw_response", None)
-    if raw is not None:
-
-        async def create_raw(client_id: int, content: str) -> tuple[int, Any]:
-            response = await raw.create(client_id, content)
-            activity = response.parse()
-            return int(activity.id), response.headers
-
-        return create_raw
-
-    async def create(client_id: int, content: str) -> tuple[int, Any]:
-        activity = await activities.create(client_id, content)
-        return int(activity.id), None
-
-    return create
 
 
 def _reason(exc: BaseException) -> str:

@@ -18,7 +18,12 @@ Writes come in batches: one transaction carries the outcomes that arrived
 since the last one and the `sending` marks of the next rows to go (group
 commit). WAL with synchronous=FULL makes each commit durable before the rows
 it marks are released, also across a power cut. The journal stores no
-content and no token: only positions, digests, keys, client IDs, statuses.
+content and no token: only positions, digests, keys, client IDs, statuses,
+and the API root its rows were sent to.
+
+One run at a time: a run holds an exclusive lock on the journal until it
+ends (the operating system drops it if the process dies), so a second import
+on the same journal, which would send the same rows again, is refused.
 """
 
 from __future__ import annotations
@@ -127,17 +132,29 @@ class Journal:
         try:
             if read_only:
                 uri = path.resolve().as_uri() + "?mode=ro"
-                self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+                self._db = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=0)
             else:
-                self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+                # timeout=0: a journal locked by another run is refused at once, not waited for.
+                self._db = sqlite3.connect(
+                    path, check_same_thread=False, isolation_level=None, timeout=0
+                )
+                # Set before WAL is entered: the lock is then kept until close().
+                self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=FULL")
                 self._db.executescript(_SCHEMA)
+                self._db.execute("BEGIN EXCLUSIVE")
                 self._db.execute(
                     "INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,)
                 )
+                self._db.execute("COMMIT")
             version = self._db.execute("SELECT value FROM meta WHERE name='schema'").fetchone()
         except sqlite3.Error as exc:
+            if getattr(exc, "sqlite_errorname", None) == "SQLITE_BUSY":
+                raise JournalError(
+                    f"the journal {str(path)!r} is in use by another import of this file; "
+                    "run one import per journal at a time (nothing was sent)"
+                ) from None
             raise JournalError(f"cannot use journal {str(path)!r}: {exc}") from None
         if version is None or version[0] != SCHEMA_VERSION:
             raise JournalError(f"{str(path)!r} is not an spp-activities import journal")
@@ -177,14 +194,32 @@ class Journal:
             result[state] = count
         return result
 
-    def get_meta(self, name: str) -> str | None:
-        found = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
-        return None if found is None else str(found[0])
-
     # ------------------------------------------------------------ writing
 
-    def set_meta(self, name: str, value: str) -> None:
-        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
+    def bind(self, api_root: str) -> None:
+        """Record the API root this journal's rows are sent to.
+
+        Rows created (or maybe created) through one API root would be skipped as
+        "done before" through another, where they do not exist: say, a trial run
+        against the sandbox followed by the real one with the same default journal.
+        That is refused while any such row exists; a journal whose rows created
+        nothing anywhere may move.
+        """
+        found = self._db.execute("SELECT value FROM meta WHERE name = 'api_root'").fetchone()
+        recorded = None if found is None else str(found[0])
+        if recorded == api_root:
+            return
+        if recorded is not None:
+            counts = self.counts()
+            may_exist = sum(counts[state] for state in MAY_EXIST)
+            if may_exist:
+                raise JournalError(
+                    f"the journal {str(self.path)!r} records {may_exist} row(s) created (or "
+                    f"maybe created) through {recorded}, but this run goes to {api_root}; "
+                    "nothing was sent. If it is the same workspace, use the address used "
+                    "before; to import the file into another workspace, pass a new --state path"
+                )
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('api_root', ?)", (api_root,))
 
     def recover(self) -> int:
         """Turn rows left `sending` by a run that died into `unknown`; returns how many."""

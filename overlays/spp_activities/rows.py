@@ -1,10 +1,15 @@
 """Reading import rows from CSV or JSONL, one at a time.
 
 Files are read as bytes, line by line, and decoded line by line, so that every
-row knows the line it starts on and its byte offset, a bad byte is reported
-with its line number, and memory does not grow with the file. A row's identity
-is its position (its number among the data rows) plus a digest of what it
-says; the journal uses both to notice a file that was edited between runs.
+row knows the line it starts on, a bad byte is reported with its line number,
+and memory does not grow with the file. A row's identity is its position (its
+number among the data rows) plus a digest of what it says; the journal uses
+both to notice a file that was edited between runs.
+
+Blank lines, and CSV rows whose cells are all empty (spreadsheets export
+them), are not rows. In JSONL, `client_id` is a number or a string of digits
+(`12`, `12.0` and `"12"` are the same client: JSON numbers have no integer
+type); `true`, `1.5` or `"abc"` make the row invalid.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+from spp_activities.client import WHITESPACE
 
 FORMATS = ("csv", "jsonl")
 _EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -38,7 +45,6 @@ class Row:
 
     number: int  # 1-based position among the data rows: the row's identity
     line: int  # line of the file on which the row starts
-    offset: int  # byte offset at which the row starts
     key: str | None
     client_id: int | None
     content: str
@@ -92,19 +98,18 @@ def validate(raw_client_id: str, content: str) -> tuple[int | None, str | None]:
     if not _CLIENT_ID.fullmatch(text) or int(text) < 1:
         return None, f"client_id must be a whole number >= 1, got {raw_client_id!r}"
     client_id = int(text)
-    if not content.strip():
+    if not content.strip(WHITESPACE):
         return client_id, "content is blank"
     return client_id, None
 
 
 class _Lines:
-    """Iterates decoded lines of a binary stream, tracking line numbers and offsets."""
+    """Iterates decoded lines of a binary stream, tracking line numbers."""
 
     def __init__(self, stream: IO[bytes], encoding: str) -> None:
         self._stream = stream
         self._encoding = encoding
         self.line = 0  # lines handed out so far
-        self.offset = 0  # byte offset just after the last line handed out
         self.bad: list[str] = []  # decode problems since the last `take_bad()`
 
     def __iter__(self) -> _Lines:
@@ -114,7 +119,6 @@ class _Lines:
         raw = self._stream.readline()
         if not raw:
             raise StopIteration
-        self.offset += len(raw)
         self.line += 1
         if self.line == 1 and raw.startswith(_BOM):
             raw = raw[len(_BOM) :]
@@ -190,7 +194,7 @@ def _csv_rows(stream: IO[bytes], encoding: str, path: Path) -> Iterator[Row]:
         raise FileFormatError(f"cannot read the header (line {lines.line}): {exc}") from None
     number = 0
     while True:
-        line, offset = lines.line + 1, lines.offset
+        line = lines.line + 1
         try:
             record = next(reader)
         except StopIteration:
@@ -199,12 +203,12 @@ def _csv_rows(stream: IO[bytes], encoding: str, path: Path) -> Iterator[Row]:
             number += 1
             lines.take_bad()
             yield Row(
-                number, line, offset, None, None, "", digest_of("", None, f"\0csv:{line}"),
+                number, line, None, None, "", digest_of("", None, f"\0csv:{line}"),
                 error=f"line {line}: not valid CSV: {exc}",
             )  # fmt: skip
             continue
-        if not record:
-            continue  # blank line
+        if all(not field.strip() for field in record):
+            continue  # a blank line, or a row of empty cells
         number += 1
         bad = lines.take_bad()
         raw_id = record[id_col] if id_col < len(record) else ""
@@ -229,14 +233,14 @@ def _csv_rows(stream: IO[bytes], encoding: str, path: Path) -> Iterator[Row]:
         else:
             client_id, problem = validate(raw_id, content)
             error = None if problem is None else f"line {line}: {problem}"
-        yield Row(number, line, offset, key, client_id, content, digest, error, raw_id)
+        yield Row(number, line, key, client_id, content, digest, error, raw_id)
 
 
 def _jsonl_rows(stream: IO[bytes], encoding: str) -> Iterator[Row]:
     lines = _Lines(stream, encoding)
     number = 0
     while True:
-        line, offset = lines.line + 1, lines.offset
+        line = lines.line + 1
         try:
             text = next(lines)
         except StopIteration:
@@ -247,29 +251,31 @@ def _jsonl_rows(stream: IO[bytes], encoding: str) -> Iterator[Row]:
         number += 1
         bad = lines.take_bad()
         if bad is not None:
-            yield Row(number, line, offset, None, None, "", digest_of("", None, text), bad)
+            yield Row(number, line, None, None, "", digest_of("", None, text), bad)
             continue
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
             yield Row(
-                number, line, offset, None, None, "", digest_of("", None, text),
+                number, line, None, None, "", digest_of("", None, text),
                 f"line {line}: not valid JSON: {exc.msg} (column {exc.colno})",
             )  # fmt: skip
             continue
         if not isinstance(obj, dict):
             yield Row(
-                number, line, offset, None, None, "", digest_of("", None, text),
+                number, line, None, None, "", digest_of("", None, text),
                 f"line {line}: expected a JSON object with client_id and content",
             )  # fmt: skip
             continue
-        yield _jsonl_row(obj, number, line, offset)
+        yield _jsonl_row(obj, number, line)
 
 
-def _jsonl_row(obj: dict[str, Any], number: int, line: int, offset: int) -> Row:
+def _jsonl_row(obj: dict[str, Any], number: int, line: int) -> Row:
     raw_key = obj.get("key")
     key = None if raw_key is None else str(raw_key).strip() or None
     value = obj.get("client_id")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # 12.0 is 12 (some exporters write every number as a float)
     content = obj.get("content")
     raw_id = "" if value is None else json.dumps(value) if not isinstance(value, str) else value
     text = content if isinstance(content, str) else ""
@@ -288,4 +294,4 @@ def _jsonl_row(obj: dict[str, Any], number: int, line: int, offset: int) -> Row:
         client_id, error = validate(str(value), text)
     if error is not None:
         error = f"line {line}: {error}"
-    return Row(number, line, offset, key, client_id, text, digest, error, raw_id)
+    return Row(number, line, key, client_id, text, digest, error, raw_id)

@@ -19,6 +19,7 @@ from import_helpers import (
     write_csv,
     write_jsonl,
 )
+from spp_activities.journal import Journal
 from spp_activities.sandbox import Sandbox
 
 AWKWARD = [
@@ -190,10 +191,10 @@ def test_a_refused_token_stops_the_run_early_with_exit_3(
         (tmp_path / "notes.csv.spp-import-report.csv").read_text(),
     ):
         assert token not in text
-    journal = sqlite3.connect(tmp_path / "notes.csv.spp-import.sqlite")
-    dump = "\n".join(journal.iterdump())
-    journal.close()
-    assert token not in dump
+    # The journal's bytes on disk (and any -wal/-shm beside it), not only its rows.
+    journal_files = list(tmp_path.glob("notes.csv.spp-import.sqlite*"))
+    assert journal_files
+    assert all(token.encode() not in f.read_bytes() for f in journal_files)
     # The rows the 401s hit are failed (nothing created): the next run sends them.
     retry = run_cli(["import", path], workspace=sandbox.workspace_url, token=sandbox.token)
     assert retry.code == 0, retry.err
@@ -261,3 +262,62 @@ def test_an_unreachable_api_stops_the_run_and_nothing_is_unknown(
     journal.close()
     assert set(states) == {"failed"}  # nothing created, nothing unknown, nothing left sending
     assert states["failed"] <= 4
+
+
+def test_a_second_import_on_the_same_journal_is_refused(
+    sandbox: Sandbox, tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
+    path = write_csv(tmp_path / "notes.csv", numbered_rows(5), ["client_id", "content"])
+    running = Journal(tmp_path / "notes.csv.spp-import.sqlite")  # an import in progress
+    try:
+        result = run_cli(["import", path], workspace=sandbox.workspace_url, token=sandbox.token)
+    finally:
+        running.close()
+    assert result.code == 2
+    assert "in use by another import" in result.err
+    assert len(result.err.strip().splitlines()) == 1
+    assert sandbox.stats()["requests"] == 0
+
+
+def test_a_journal_is_not_reused_for_another_workspace(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
+    """A trial against the sandbox, then the real run with the same (default) journal:
+    the rows created in the sandbox must not be skipped as done in the other workspace."""
+    trial = sandbox_factory()
+    other = sandbox_factory()
+    path = write_csv(tmp_path / "notes.csv", numbered_rows(5), ["client_id", "content"])
+    first = run_cli(["import", path], workspace=trial.workspace_url, token=trial.token)
+    assert first.code == 0, first.err
+    again = run_cli(["import", path], workspace=other.workspace_url, token=other.token)
+    assert again.code == 2
+    assert f"through {trial.workspace_url}/api, but this run goes to" in again.err
+    assert "--state" in again.err
+    assert other.stats()["requests"] == 0
+    # The same workspace spelled differently is the same workspace.
+    same = run_cli(["import", path], workspace=trial.workspace_url.upper() + "/", token=trial.token)
+    assert same.code == 0, same.err
+    assert "skipped 5" in same.out
+    fresh = run_cli(
+        ["import", path, "--state", tmp_path / "other.sqlite"],
+        workspace=other.workspace_url,
+        token=other.token,
+    )
+    assert fresh.code == 0, fresh.err
+    assert len(other.activities()) == 5
+
+
+def test_dry_run_of_an_edited_file_exits_2_like_the_run_would(
+    sandbox: Sandbox, tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
+    path = write_csv(tmp_path / "notes.csv", numbered_rows(4), ["client_id", "content"])
+    assert run_cli(["import", path], workspace=sandbox.workspace_url, token=sandbox.token).code == 0
+    write_csv(path, numbered_rows(4)[1:], ["client_id", "content"])  # the first row deleted
+    dry = run_cli(["import", path, "--dry-run"])
+    assert dry.code == 2
+    assert "CONFLICTS" in dry.out
+    assert "row 1 (line 2) is not the row that was created" in dry.err
+    real = run_cli(["import", path], workspace=sandbox.workspace_url, token=sandbox.token)
+    assert real.code == 2
+    assert "changed since the journal" in real.err
+    assert sandbox.stats()["requests"] == 4

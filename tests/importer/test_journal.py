@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import signal
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from spp_activities import journal as jr
+from spp_activities.importer import _api_identity
 from spp_activities.rows import Row, digest_of
 
 
@@ -14,7 +18,6 @@ def row(number: int, content: str = "hello", client_id: int = 1) -> Row:
     return Row(
         number=number,
         line=number + 1,
-        offset=0,
         key=f"k{number}",
         client_id=client_id,
         content=content,
@@ -33,14 +36,48 @@ def state(journal: jr.Journal, number: int) -> str | None:
     return None if entry is None else entry.state
 
 
-def test_sending_mark_is_visible_to_another_connection_once_committed(
-    journal: jr.Journal, tmp_path: Path
-) -> None:
-    journal.commit([], [row(1), row(2)])
-    other = sqlite3.connect(tmp_path / "j.sqlite")
-    found = other.execute("SELECT number, state FROM rows ORDER BY number").fetchall()
-    other.close()
-    assert found == [(1, "sending"), (2, "sending")]
+KILLED_AFTER_COMMIT = """
+import os, signal, sys
+from pathlib import Path
+from spp_activities import journal as jr
+from spp_activities.importer import _api_identity
+from spp_activities.rows import Row
+rows = [Row(n, n + 1, None, 1, "x", bytes(16), raw_client_id="1") for n in (1, 2)]
+jr.Journal(Path(sys.argv[1])).commit([], rows)
+os.kill(os.getpid(), signal.SIGKILL)  # no close, no checkpoint: as if the power went
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sending_marks_survive_a_kill_right_after_commit(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    proc = subprocess.run(
+        [sys.executable, "-c", KILLED_AFTER_COMMIT, str(path)], capture_output=True, timeout=60
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    again = jr.Journal(path)
+    assert [(e.number, e.state) for e in again.entries()] == [(1, "sending"), (2, "sending")]
+    assert again.recover() == 2
+
+
+def test_one_run_at_a_time_per_journal(journal: jr.Journal, tmp_path: Path) -> None:
+    """A second run on the same journal would send the same rows again: refused."""
+    with pytest.raises(jr.JournalError, match="in use by another import"):
+        jr.Journal(tmp_path / "j.sqlite")
+    with pytest.raises(jr.JournalError, match="in use by another import"):
+        jr.Journal(tmp_path / "j.sqlite", read_only=True)
+    journal.close()
+    jr.Journal(tmp_path / "j.sqlite").close()  # free again once the run ends
+
+
+def test_a_journal_stays_with_its_api_while_rows_may_exist_there(journal: jr.Journal) -> None:
+    journal.bind("http://127.0.0.1:8000/api")
+    journal.commit([jr.Outcome(row(1), jr.FAILED, 404, reason="404")], [])
+    journal.bind("https://example.spp.co/api")  # nothing was created anywhere: it may move
+    journal.commit([jr.Outcome(row(2), jr.CREATED, 201, 7)], [])
+    journal.bind("https://example.spp.co/api")
+    with pytest.raises(jr.JournalError, match=r"1 row\(s\) created .* through https://exa"):
+        journal.bind("http://127.0.0.1:8000/api")
 
 
 def test_journal_uses_wal_with_full_sync(journal: jr.Journal) -> None:
@@ -126,3 +163,21 @@ def test_a_foreign_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "garbage.sqlite").write_bytes(b"not a database at all" * 100)
     with pytest.raises(jr.JournalError, match="cannot use journal"):
         jr.Journal(tmp_path / "garbage.sqlite")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("https://Example.SPP.co/api", "https://example.spp.co/api"),
+        ("https://example.spp.co:443/api", "https://example.spp.co/api"),
+        ("http://[::1]:8000/api", "http://[::1]:8000/api"),
+    ],
+)
+def test_the_api_a_journal_records_ignores_spelling(a: str, b: str) -> None:
+    assert _api_identity(a) == _api_identity(b)
+
+
+def test_the_api_a_journal_records_keeps_what_differs() -> None:
+    roots = ["https://a.spp.co/api", "https://b.spp.co/api", "https://a.spp.co:8443/api"]
+    roots += ["http://127.0.0.1:8000/api", "http://127.0.0.1:8001/api", "http://127.0.0.1:8000"]
+    assert len({_api_identity(r) for r in roots}) == len(roots)

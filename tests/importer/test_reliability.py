@@ -61,7 +61,8 @@ def test_faults_then_retry_unknown_against_a_healthy_sandbox(
     assert unknown, "500 and reset-after faults must leave some rows unknown"
     assert f"unknown {len(unknown)}" in result.out
 
-    healthy = sandbox_factory(db=db)
+    # The same workspace again (its data and address), now without faults.
+    healthy = sandbox_factory(db=db, port=faulty.port)
     again = run_cli(
         ["import", path, "--report", report, "--retry-unknown"],
         workspace=healthy.workspace_url,
@@ -76,16 +77,12 @@ def test_faults_then_retry_unknown_against_a_healthy_sandbox(
 
 
 def journal_count(path: Path, state: str) -> int:
-    if not path.exists():
-        return 0
+    """Rows in a state, read once the run has ended (a run keeps its journal locked)."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
-        try:
-            (count,) = db.execute("SELECT COUNT(*) FROM rows WHERE state = ?", (state,)).fetchone()
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return 0
+        (count,) = db.execute("SELECT COUNT(*) FROM rows WHERE state = ?", (state,)).fetchone()
+    finally:
+        db.close()
     return int(count)
 
 
@@ -102,9 +99,9 @@ def start_import(path: Path, sandbox: Sandbox, *extra: str) -> subprocess.Popen[
     )
 
 
-def wait_for_created(journal: Path, proc: subprocess.Popen[str], at_least: int) -> None:
+def wait_for_created(sandbox: Sandbox, proc: subprocess.Popen[str], at_least: int) -> None:
     deadline = time.monotonic() + 60
-    while journal_count(journal, "created") < at_least:
+    while sandbox.stats()["activities"] < at_least:
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "the import made no progress"
         time.sleep(0.05)
@@ -117,11 +114,15 @@ def test_sigkill_then_rerun_then_retry_unknown(
     sandbox = sandbox_factory(db=tmp_path / "sandbox.db", rate_limit=200)
     rows = numbered_rows(1200)
     path = write_csv(tmp_path / "notes.csv", rows, ["client_id", "content"])
-    journal = tmp_path / "notes.csv.spp-import.sqlite"
     report = tmp_path / "notes.csv.spp-import-report.csv"
 
     proc = start_import(path, sandbox)
-    wait_for_created(journal, proc, 300)
+    wait_for_created(sandbox, proc, 300)
+    # A second import of the same file meanwhile would send the same rows: refused.
+    second = start_import(path, sandbox)
+    out, err = second.communicate(timeout=60)
+    assert second.returncode == 2, out + err
+    assert "in use by another import" in err
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)
     assert len(sandbox.activities()) < len(rows)  # killed halfway
@@ -154,7 +155,7 @@ def test_ctrl_c_stops_cleanly_and_the_rerun_finishes(
     journal = tmp_path / "notes.csv.spp-import.sqlite"
 
     proc = start_import(path, sandbox)
-    wait_for_created(journal, proc, 200)
+    wait_for_created(sandbox, proc, 200)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -171,3 +172,28 @@ def test_ctrl_c_stops_cleanly_and_the_rerun_finishes(
     final = copies(sandbox.activities())
     assert {content for _, content in rows} == set(final)
     assert set(final.values()) == {1}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_a_second_ctrl_c_stops_at_once_and_the_rows_in_flight_are_counted_unknown(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
+    # Every request is stored, then its reply held back: three rows stay in flight.
+    sandbox = sandbox_factory(faults={"slow": 1.0}, slow_seconds=120)
+    rows = numbered_rows(10)
+    path = write_csv(tmp_path / "notes.csv", rows, ["client_id", "content"])
+    proc = start_import(path, sandbox, "--concurrency", "3")
+    wait_for_created(sandbox, proc, 3)
+    proc.send_signal(signal.SIGINT)
+    assert proc.stderr is not None
+    for line in proc.stderr:  # wait until the first Ctrl-C has been taken
+        if line.startswith("stopping:"):
+            break
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    unknown = read_report(tmp_path / "notes.csv.spp-import-report.csv")
+    assert [r["outcome"] for r in unknown] == ["unknown"] * 3
+    assert "unknown 3" in out  # the summary agrees with the report
+    stored = copies(sandbox.activities())
+    assert {rows[int(r["row"]) - 1][1] for r in unknown} == set(stored)

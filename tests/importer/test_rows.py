@@ -35,13 +35,40 @@ def test_csv_content_round_trips_exactly(tmp_path: Path) -> None:
     assert all(r.error is None for r in rows)
 
 
-def test_csv_rows_know_their_line_and_offset(tmp_path: Path) -> None:
-    data = b'client_id,content\n1,"two\nlines"\n2,plain\n'
+def test_csv_rows_know_their_line(tmp_path: Path) -> None:
     path = tmp_path / "a.csv"
-    path.write_bytes(data)
+    path.write_bytes(b'client_id,content\r\n1,"two\r\nlines"\r\n\r\n2,plain\r\n')
     first, second = read_rows(path, "csv")
-    assert (first.number, first.line, first.offset) == (1, 2, data.index(b"1,"))
-    assert (second.number, second.line, second.offset) == (2, 4, data.index(b"2,"))
+    assert (first.number, first.line, first.content) == (1, 2, "two\r\nlines")
+    assert (second.number, second.line, second.content) == (2, 5, "plain")
+
+
+def test_csv_rows_of_empty_cells_are_not_rows(tmp_path: Path) -> None:
+    """Spreadsheets export trailing rows of empty cells; they must not fail every run."""
+    path = tmp_path / "a.csv"
+    path.write_text("client_id,content,key\n1,hello,a\n,,\n  , ,\n\n2,world,b\n,,\n", "utf-8")
+    rows = list(read_rows(path, "csv"))
+    assert [(r.number, r.line, r.content, r.error) for r in rows] == [
+        (1, 2, "hello", None),
+        (2, 6, "world", None),
+    ]
+
+
+def test_csv_field_of_200_kb(tmp_path: Path) -> None:
+    """Beyond the csv module's default field limit (128 KiB)."""
+    note = "long note\n" + "ü" * 200_000
+    path = write_csv(tmp_path / "a.csv", [["client_id", "content"], ["1", note], ["2", "next"]])
+    first, second = read_rows(path, "csv")
+    assert (first.content, first.error) == (note, None)
+    assert (second.line, second.content) == (4, "next")
+
+
+def test_content_of_only_whitespace_is_blank_as_the_client_sees_it(tmp_path: Path) -> None:
+    """A dry run calls a row valid only if the client would send it."""
+    path = write_csv(tmp_path / "a.csv", [["client_id", "content"], ["1", "\ufeff\u00a0\u3000"]])
+    (row,) = read_rows(path, "csv")
+    assert row.error is not None
+    assert "blank" in row.error
 
 
 def test_csv_header_is_case_and_space_insensitive_with_bom_and_key(tmp_path: Path) -> None:
@@ -160,6 +187,17 @@ def test_jsonl_rows_and_errors(tmp_path: Path) -> None:
     assert "line 10" in problems[6]
     assert "client_id is missing" in problems[6]
     assert [r.number for r in rows] == list(range(1, 10))
+
+
+def test_jsonl_client_id_as_integer_float_or_string_of_digits(tmp_path: Path) -> None:
+    """JSON numbers have no integer type: 12.0 is 12 (exporters such as pandas write it)."""
+    path = tmp_path / "a.jsonl"
+    ids = ["12", "12.0", '"12"', "1.2e1"]
+    lines = [f'{{"client_id": {i}, "content": "same"}}' for i in ids]
+    path.write_bytes(("\r\n".join(lines) + "\r\n   \r\n").encode())
+    rows = list(read_rows(path, "jsonl"))
+    assert [(r.client_id, r.error) for r in rows] == [(12, None)] * 4
+    assert len({r.digest for r in rows}) == 1  # the same row, however the number is written
 
 
 def test_jsonl_encoding_error_names_the_line(tmp_path: Path) -> None:
