@@ -580,6 +580,7 @@ class _BaseClient(Generic[_HttpT, _SleepT]):
                 f"{self._http_client_class.__name__}, got {type(http_client).__name__}."
             )
         self._sleep: _SleepT = self._default_sleep() if sleep is None else sleep
+        self._closed = False
 
     def _new_http_client(self, headers: dict[str, str], timeout: httpx.Timeout) -> _HttpT:
         raise NotImplementedError
@@ -623,6 +624,10 @@ class _BaseClient(Generic[_HttpT, _SleepT]):
         extra_headers: ExtraHeaders | None,
     ) -> _Call:
         """Validate the input and build the request; nothing is sent."""
+        if self._closed:
+            raise RuntimeError(
+                f"This {type(self).__name__} is closed; create a new one to send requests."
+            )
         _check_client_id(client_id)
         _check_content(content)
         kwargs = create_client_activity._get_kwargs(
@@ -704,7 +709,9 @@ class SPPClient(_BaseClient[httpx.Client, Callable[[float], object]]):
             self._sleep(step.delay)
 
     def close(self) -> None:
-        """Close the connections, unless the httpx.Client was passed in by you."""
+        """Close the connections, unless the httpx.Client was passed in by you. The client
+        cannot be used afterwards; closing it again does nothing."""
+        self._closed = True
         if self._owns_http_client:
             self._http.close()
 
@@ -773,7 +780,9 @@ class AsyncSPPClient(_BaseClient[httpx.AsyncClient, Callable[[float], Awaitable[
             await self._sleep(step.delay)
 
     async def aclose(self) -> None:
-        """Close the connections, unless the httpx.AsyncClient was passed in by you."""
+        """Close the connections, unless the httpx.AsyncClient was passed in by you. The
+        client cannot be used afterwards; closing it again does nothing."""
+        self._closed = True
         if self._owns_http_client:
             await self._http.aclose()
 

@@ -66,6 +66,41 @@ def test_a_callers_async_client_is_used_and_left_open() -> None:
     asyncio.run(run())
 
 
+@pytest.mark.parametrize("own_http_client", [False, True])
+def test_a_closed_client_says_so_and_sends_nothing(own_http_client: bool) -> None:
+    sent: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return activity_transport().handle_request(request)
+
+    transport = httpx.MockTransport(handle)
+    http = httpx.Client(transport=transport) if own_http_client else None
+    client = SPPClient("example.spp.co", "t", http_client=http)
+    client.close()
+    client.close()  # closing twice is harmless
+    with pytest.raises(RuntimeError, match="This SPPClient is closed"):
+        client.activities.create(1, "x")
+
+    async def run() -> None:
+        ahttp = httpx.AsyncClient(transport=transport) if own_http_client else None
+        aclient = AsyncSPPClient("example.spp.co", "t", http_client=ahttp)
+        async with aclient:
+            pass
+        await aclient.aclose()
+        with pytest.raises(RuntimeError, match="This AsyncSPPClient is closed"):
+            await aclient.activities.with_raw_response.create(1, "x")
+        if ahttp is not None:
+            assert not ahttp.is_closed
+            await ahttp.aclose()
+
+    asyncio.run(run())
+    assert sent == []
+    if http is not None:
+        assert not http.is_closed  # still the caller's to close
+        http.close()
+
+
 def test_async_create_is_a_coroutine_that_validates_when_awaited() -> None:
     client = AsyncSPPClient("example.spp.co", "t")
     pending = client.activities.create(0, "x")  # no error yet: it is a coroutine

@@ -17,6 +17,7 @@ from spp_activities import (
     ServerError,
     SPPClient,
 )
+from spp_activities.sandbox import FaultPlan
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -93,3 +94,30 @@ def test_faults_are_retried_only_when_nothing_can_exist(
     assert caught.value.may_have_been_created is may_have_been_created  # type: ignore[attr-defined]
     assert stats(sandbox)["requests"] == requests
     assert len(sandbox.activities(3)) == stored
+
+
+def test_cancelling_an_async_create_propagates_and_the_client_stays_usable(
+    sandbox_factory: Any,
+) -> None:
+    # The first reply is slow (after storing), so that call is cancelled mid-request;
+    # the second is normal.
+    plan = FaultPlan({"slow": 0.5}, seed=1)
+    assert [plan.draw(), plan.draw()] == ["slow", None]
+    sandbox = sandbox_factory(faults={"slow": 0.5}, seed=1, slow_seconds=60)
+
+    async def run() -> None:
+        async with AsyncSPPClient(sandbox.workspace_url, sandbox.token) as client:
+            task = asyncio.create_task(client.activities.create(3, "cancelled"))
+            for _ in range(1000):  # until the sandbox has the request (bounded)
+                if sandbox.activities(3):
+                    break
+                await asyncio.sleep(0.01)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            # The half-used connection is gone from the pool, not handed to the next call.
+            activity = await client.activities.create(3, "after")
+            assert activity.content == "after"
+
+    asyncio.run(run())
+    assert [a["content"] for a in sandbox.activities(3)] == ["cancelled", "after"]
