@@ -68,15 +68,16 @@ def test_unknown_client_and_wrong_token(sandbox: Any, create: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    ("fault", "error_class", "may_have_been_created", "requests", "stored"),
+    ("fault", "error_class", "status", "may_have_been_created", "requests", "stored"),
     [
         # nothing can exist: retried until the budget (2 retries) runs out
-        ("503", ServerError, False, 3, 0),
-        ("429", RateLimitError, False, 3, 0),
+        ("503", ServerError, 503, False, 3, 0),
+        ("429", RateLimitError, 429, False, 3, 0),
         # the outcome is unknown: sent once, never again, and the error says so
-        ("500", ServerError, True, 1, 1),
-        ("reset-after", APIConnectionError, True, 1, 1),
-        ("reset", APIConnectionError, True, 1, 0),
+        ("500", ServerError, 500, True, 1, 1),
+        ("reset-after", APIConnectionError, None, True, 1, 1),
+        # the client cannot tell a reset before storing from one after, so it says "may"
+        ("reset", APIConnectionError, None, True, 1, 0),
     ],
 )
 def test_faults_are_retried_only_when_nothing_can_exist(
@@ -84,6 +85,7 @@ def test_faults_are_retried_only_when_nothing_can_exist(
     create: Any,
     fault: str,
     error_class: type[Exception],
+    status: int | None,
     may_have_been_created: bool,
     requests: int,
     stored: int,
@@ -91,9 +93,14 @@ def test_faults_are_retried_only_when_nothing_can_exist(
     sandbox = sandbox_factory(faults={fault: 1.0}, seed=1)
     with pytest.raises(error_class) as caught:
         create(sandbox, 3, "Only once")
-    assert caught.value.may_have_been_created is may_have_been_created  # type: ignore[attr-defined]
+    error: Any = caught.value
+    assert type(error) is error_class  # e.g. a reset is not a timeout
+    assert getattr(error, "status_code", None) == status
+    assert error.may_have_been_created is may_have_been_created
+    if fault == "429":
+        assert error.retry_after == 1.0  # the sandbox's Retry-After
     assert stats(sandbox)["requests"] == requests
-    assert len(sandbox.activities(3)) == stored
+    assert [a["content"] for a in sandbox.activities(3)] == ["Only once"] * stored
 
 
 def test_cancelling_an_async_create_propagates_and_the_client_stays_usable(

@@ -7,10 +7,7 @@ from typing import Any
 import httpx
 import pytest
 from spp_activities import (
-    APIConnectionError,
     APITimeoutError,
-    RateLimitError,
-    ServerError,
     SPPClient,
 )
 from spp_activities.sandbox import FaultPlan, Sandbox
@@ -124,52 +121,8 @@ def test_fault_rates_are_roughly_honoured(sandbox_factory: Any) -> None:
 # ---------------------------------------------------------------- what the client raises
 
 
-def test_client_raises_rate_limit_error_for_a_429_fault(sandbox_factory: Any) -> None:
-    sandbox = sandbox_factory(faults={"429": 1.0})
-    with client_for(sandbox, max_retries=0) as client, pytest.raises(RateLimitError) as caught:
-        client.activities.create(1, CALL)
-    assert caught.value.retry_after == 1.0
-    assert caught.value.may_have_been_created is False
-    assert sandbox.activities() == []
-
-
-def test_client_raises_server_error_503_not_created(sandbox_factory: Any) -> None:
-    sandbox = sandbox_factory(faults={"503": 1.0})
-    with client_for(sandbox, max_retries=0) as client, pytest.raises(ServerError) as caught:
-        client.activities.create(1, CALL)
-    assert caught.value.status_code == 503
-    assert caught.value.may_have_been_created is False
-    assert sandbox.activities() == []
-
-
-def test_client_raises_server_error_500_that_may_have_created(sandbox_factory: Any) -> None:
-    sandbox = sandbox_factory(faults={"500": 1.0})
-    with client_for(sandbox) as client, pytest.raises(ServerError) as caught:
-        client.activities.create(1, CALL)
-    assert caught.value.status_code == 500
-    assert caught.value.may_have_been_created is True
-    # Not retried (outcome unknown), and the activity really exists.
-    assert [a["content"] for a in sandbox.activities()] == [CALL]
-    assert sandbox.stats()["requests"] == 1
-
-
-def test_client_raises_connection_error_for_reset_before_store(sandbox_factory: Any) -> None:
-    sandbox = sandbox_factory(faults={"reset": 1.0})
-    with client_for(sandbox, max_retries=0) as client, pytest.raises(APIConnectionError) as caught:
-        client.activities.create(1, CALL)
-    assert not isinstance(caught.value, APITimeoutError)
-    # The client cannot tell a reset before storing from one after, so it says "may".
-    assert caught.value.may_have_been_created is True
-    assert sandbox.activities() == []
-
-
-def test_client_raises_connection_error_for_reset_after_store(sandbox_factory: Any) -> None:
-    sandbox = sandbox_factory(faults={"reset-after": 1.0})
-    with client_for(sandbox) as client, pytest.raises(APIConnectionError) as caught:
-        client.activities.create(1, CALL)
-    assert caught.value.may_have_been_created is True
-    assert [a["content"] for a in sandbox.activities()] == [CALL]
-    assert sandbox.stats()["requests"] == 1
+# The client's error, retries and what is stored, for each fault and both clients:
+# tests/client/test_sandbox.py::test_faults_are_retried_only_when_nothing_can_exist.
 
 
 def test_client_raises_timeout_for_a_slow_reply(sandbox_factory: Any) -> None:
