@@ -23,6 +23,7 @@ import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeGuard
 from urllib.parse import urlsplit
 
 import httpx
@@ -215,16 +216,39 @@ def _check_api_version(version: str | None) -> str:
     return version
 
 
+#: The longest timeout accepted, in seconds: sockets cannot wait much longer (~292 years),
+#: and beyond it they raise OverflowError. ``httpx.Timeout(None)`` means no limit.
+MAX_TIMEOUT = 1e9
+
+
 def check_timeout(
     timeout: object, error: Callable[[str], SPPError] = ConfigurationError
 ) -> httpx.Timeout:
-    """Validate a timeout: positive seconds (for every phase) or an httpx.Timeout."""
+    """Validate a timeout: positive seconds (for every phase) or an httpx.Timeout whose
+    phases are positive seconds or None (no limit)."""
     if isinstance(timeout, httpx.Timeout):
-        return timeout
-    if isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0:
+        bad = [
+            f"{phase}={seconds!r}"
+            for phase, seconds in timeout.as_dict().items()
+            if seconds is not None and not _is_seconds(seconds)
+        ]
+        if not bad:
+            return timeout
+        shown = ", ".join(bad)
+    elif _is_seconds(timeout):
         return httpx.Timeout(float(timeout))
+    else:
+        shown = repr(timeout)
     raise error(
-        f"timeout must be a positive number of seconds or an httpx.Timeout, got {timeout!r}."
+        f"timeout must be a positive number of seconds up to {MAX_TIMEOUT:g} or an "
+        f"httpx.Timeout (None in it for no limit), got {shown}."
+    )
+
+
+def _is_seconds(value: object) -> TypeGuard[int | float]:
+    # `not 0 < nan` and inf > MAX_TIMEOUT: both refused.
+    return (
+        isinstance(value, int | float) and not isinstance(value, bool) and 0 < value <= MAX_TIMEOUT
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 from spp_activities import AsyncSPPClient, ConfigurationError, SPPClient
-from spp_activities.config import DEFAULT_TIMEOUT, resolve_config
+from spp_activities.config import DEFAULT_TIMEOUT, MAX_TIMEOUT, resolve_config
 
 ENV = ("SPP_WORKSPACE_URL", "SPP_API_TOKEN", "SPP_API_VERSION")
 
@@ -157,6 +157,8 @@ def test_workspace_url_and_base_url_together_are_refused() -> None:
         ({"timeout": 0}, "timeout"),
         ({"timeout": -1.0}, "timeout"),
         ({"timeout": "30"}, "timeout"),
+        ({"timeout": float("inf")}, "timeout"),
+        ({"timeout": httpx.Timeout(5.0, connect=-1.0)}, "connect=-1.0"),
         ({"max_retries": -1}, "max_retries"),
         ({"max_retries": 1.5}, "max_retries"),
         ({"max_retries": True}, "max_retries"),
@@ -177,6 +179,13 @@ def test_bad_tokens_are_refused(token: str) -> None:
 
 def test_a_number_timeout_applies_to_every_phase() -> None:
     assert resolve_config("example.spp.co", "t", timeout=7).timeout == httpx.Timeout(7.0)
+
+
+def test_the_longest_timeout_and_no_limit_are_accepted() -> None:
+    no_limit = httpx.Timeout(None)
+    assert resolve_config("example.spp.co", "t", timeout=no_limit).timeout == no_limit
+    longest = resolve_config("example.spp.co", "t", timeout=MAX_TIMEOUT).timeout
+    assert longest == httpx.Timeout(MAX_TIMEOUT)
 
 
 def test_the_wrong_kind_of_http_client_is_refused() -> None:

@@ -177,6 +177,10 @@ def test_content_that_cannot_be_encoded_is_refused_before_sending(api: Any) -> N
         ("max_retries", True),
         ("timeout", 0),
         ("timeout", "5"),
+        # sockets cannot wait that long: httpx would raise a bare OverflowError
+        ("timeout", float("inf")),
+        ("timeout", 1e300),
+        ("timeout", httpx.Timeout(5.0, read=float("nan"))),
         ("extra_headers", {"X-Bad": "a\r\nInjected: yes"}),
         ("extra_headers", {"X-Bad": 5}),
     ],

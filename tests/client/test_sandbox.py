@@ -17,6 +17,7 @@ from spp_activities import (
     ServerError,
     SPPClient,
 )
+from spp_activities.config import MAX_TIMEOUT
 from spp_activities.sandbox import FaultPlan
 
 
@@ -128,3 +129,16 @@ def test_cancelling_an_async_create_propagates_and_the_client_stays_usable(
 
     asyncio.run(run())
     assert [a["content"] for a in sandbox.activities(3)] == ["cancelled", "after"]
+
+
+def test_the_longest_accepted_timeout_works_on_real_sockets(sandbox: Any) -> None:
+    # One step beyond what sockets accept raises OverflowError; the cap stays below it.
+    with SPPClient(sandbox.workspace_url, sandbox.token, timeout=MAX_TIMEOUT) as client:
+        assert client.activities.create(3, "sync").content == "sync"
+
+    async def run() -> None:
+        async with AsyncSPPClient(sandbox.workspace_url, sandbox.token) as client:
+            activity = await client.activities.create(3, "async", timeout=MAX_TIMEOUT)
+            assert activity.content == "async"
+
+    asyncio.run(run())
