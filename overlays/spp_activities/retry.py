@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import math
 import random
 import re
 import time
@@ -92,8 +93,12 @@ class RetryPolicy:
     def __post_init__(self) -> None:
         for name in ("backoff_initial", "backoff_max", "retry_after_max"):
             value = getattr(self, name)
-            if not isinstance(value, int | float) or isinstance(value, bool) or not value >= 0:
-                raise ValueError(f"RetryPolicy.{name} must be a number >= 0, got {value!r}")
+            if (
+                not isinstance(value, int | float)
+                or isinstance(value, bool)
+                or not 0 <= value < math.inf
+            ):
+                raise ValueError(f"RetryPolicy.{name} must be a finite number >= 0, got {value!r}")
 
     def reason(self, error: SPPError) -> str | None:
         """Why ``error`` may be retried under this policy, or ``None`` if it may not."""
