@@ -13,7 +13,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -46,26 +46,19 @@ class _ArgumentParser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _client_id(text: str) -> int:
-    try:
-        value = int(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"client ID must be a whole number >= 1, got {text!r}"
-        ) from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"client ID must be a whole number >= 1, got {value}")
-    return value
+def _whole_number(what: str) -> Callable[[str], int]:
+    """An argparse type: ASCII digits, >= 1, read as an import file's client_id is
+    (int() would also take '1_0' as 10, and other scripts' digits)."""
 
+    def parse(text: str) -> int:
+        from spp_activities.rows import parse_whole_number
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
-    return value
+        value = parse_whole_number(text)
+        if value is None:
+            raise argparse.ArgumentTypeError(f"{what} must be a whole number >= 1, got {text!r}")
+        return value
+
+    return parse
 
 
 def _port(text: str) -> int:
@@ -133,7 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Create one activity on a client's timeline.",
     )
     create.add_argument(
-        "--client-id", required=True, type=_client_id, metavar="N", help="the client's user ID"
+        "--client-id",
+        required=True,
+        type=_whole_number("client ID"),
+        metavar="N",
+        help="the client's user ID",
     )
     create.add_argument(
         "--content",
@@ -166,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.add_argument(
         "--concurrency",
-        type=_positive_int,
+        type=_whole_number("--concurrency"),
         default=8,
         metavar="N",
         help="requests in flight at once, over one connection pool (default: 8)",
@@ -195,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.add_argument(
         "--max-attempts",
-        type=_positive_int,
+        type=_whole_number("--max-attempts"),
         default=10,
         metavar="N",
         help="attempts per row for failures that created nothing: 429, 503, could not "

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from spp_activities import journal as jr
+from spp_activities.rows import Row
 
 PROGRESS_INTERVAL = 3.0  # seconds between plain progress lines
 REPORT_COLUMNS = ("row", "line", "key", "client_id", "outcome", "http_status", "reason")
@@ -23,6 +24,14 @@ class Output(Protocol):
 
 def default_report_path(source: Path) -> Path:
     return source.with_name(source.name + ".spp-import-report.csv")
+
+
+def problem_line(what: str, row: Row, reason: str) -> str:
+    """One problem, one format: `invalid: row 3 (line 4, key k): content is blank`."""
+    key = f", key {row.key}" if row.key else ""
+    # A validation message names its line already: say it once.
+    reason = reason.removeprefix(f"line {row.line}: ")
+    return f"{what}: row {row.number} (line {row.line}{key}): {reason}"
 
 
 @dataclass

@@ -49,6 +49,7 @@ from spp_activities.import_output import (
     Tally,
     default_report_path,
     print_summary,
+    problem_line,
     write_report,
 )
 from spp_activities.pacing import AsyncPacer, Pacer, Reply, parse_rate_headers
@@ -128,6 +129,11 @@ def run_import(
         encoding = check_encoding(encoding)
         state_path = state_path if state_path is not None else jr.default_state_path(path)
         report_path = report_path if report_path is not None else default_report_path(path)
+        if len({path.resolve(), state_path.resolve(), report_path.resolve()}) < 3:
+            raise FileFormatError(
+                f"the file ({path}), --state ({state_path}) and --report ({report_path}) "
+                "must be three different files"
+            )
         settings = _Settings(
             path, fmt, encoding, concurrency, retry_unknown, max_attempts, progress, out, err
         )
@@ -242,7 +248,7 @@ def _dry_run(settings: _Settings, state_path: Path) -> int:
         if row.error is not None:
             invalid += 1
             if invalid <= PROBLEM_LINES_SHOWN:
-                print(f"invalid: {row.error}", file=err)
+                print(problem_line("invalid", row, row.error), file=err)
     if invalid > PROBLEM_LINES_SHOWN:
         print(f"... and {invalid - PROBLEM_LINES_SHOWN} more invalid rows", file=err)
     line = f"Dry run of {settings.path}: {total} rows, {total - invalid} valid, {invalid} invalid."
@@ -511,10 +517,7 @@ class _Runner:
     def _problem(self, row: Row, what: str, reason: str) -> None:
         self.state.problems_shown += 1
         if self.state.problems_shown <= PROBLEM_LINES_SHOWN:
-            key = f", key {row.key}" if row.key else ""
-            # A validation message names its line already: say it once, in one format.
-            reason = reason.removeprefix(f"line {row.line}: ")
-            self.progress.note(f"{what}: row {row.number} (line {row.line}{key}): {reason}")
+            self.progress.note(problem_line(what, row, reason))
         elif self.state.problems_shown == PROBLEM_LINES_SHOWN + 1:
             self.progress.note("more problems: see the report at the end")
 

@@ -155,7 +155,9 @@ class Journal:
                     f"the journal {str(path)!r} is in use by another import of this file; "
                     "run one import per journal at a time (nothing was sent)"
                 ) from None
-            raise JournalError(f"cannot use journal {str(path)!r}: {exc}") from None
+            raise JournalError(
+                f"cannot use journal {str(path)!r}: {exc} (--state chooses another path)"
+            ) from None
         if version is None or version[0] != SCHEMA_VERSION:
             raise JournalError(f"{str(path)!r} is not an spp-activities import journal")
 

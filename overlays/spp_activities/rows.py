@@ -29,7 +29,7 @@ from spp_activities.client import WHITESPACE
 FORMATS = ("csv", "jsonl")
 _EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _BOM = codecs.BOM_UTF8
-_CLIENT_ID = re.compile(r"[0-9]+")
+_WHOLE_NUMBER = re.compile(r"[0-9]+")
 # Generous, but bounded: an unterminated quote must not swallow a whole file.
 FIELD_SIZE_LIMIT = 16 * 1024 * 1024
 csv.field_size_limit(FIELD_SIZE_LIMIT)
@@ -90,14 +90,21 @@ def digest_of(raw_client_id: str, key: str | None, content: str) -> bytes:
     return h.digest()
 
 
+def parse_whole_number(text: str) -> int | None:
+    """ASCII digits (spaces around allowed) making a number >= 1, else None."""
+    text = text.strip()
+    if not _WHOLE_NUMBER.fullmatch(text) or int(text) < 1:
+        return None
+    return int(text)
+
+
 def validate(raw_client_id: str, content: str) -> tuple[int | None, str | None]:
     """Check one row's fields; returns (client_id, error)."""
-    text = raw_client_id.strip()
-    if not text:
+    if not raw_client_id.strip():
         return None, "client_id is empty"
-    if not _CLIENT_ID.fullmatch(text) or int(text) < 1:
+    client_id = parse_whole_number(raw_client_id)
+    if client_id is None:
         return None, f"client_id must be a whole number >= 1, got {raw_client_id!r}"
-    client_id = int(text)
     if not content.strip(WHITESPACE):
         return client_id, "content is blank"
     return client_id, None

@@ -88,6 +88,8 @@ def test_there_is_no_token_flag(run_cli: RunCli) -> None:
     [
         (["create", "--client-id", "0", "--content", "x"], "client ID"),
         (["create", "--client-id", "abc", "--content", "x"], "client ID"),
+        (["create", "--client-id", "1_0", "--content", "x"], "client ID"),  # int() says 10
+        (["create", "--client-id", "\u0661", "--content", "x"], "client ID"),  # Arabic-Indic 1
         (["create", "--client-id", "1", "--content", "   "], "content is empty"),
         (["create", "--content", "x"], "--client-id"),
         (["frobnicate"], "invalid choice"),

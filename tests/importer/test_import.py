@@ -153,8 +153,9 @@ def test_dry_run_validates_everything_and_sends_nothing(
     result = run_cli(["import", path, "--dry-run"])  # no workspace, no token
     assert result.code == 8
     assert "7 rows, 5 valid, 2 invalid" in result.out
-    assert "line 7" in result.err
-    assert "line 8" in result.err
+    # The same format as the run's problem lines.
+    assert "invalid: row 6 (line 7): client_id must be a whole number" in result.err
+    assert "invalid: row 7 (line 8): content is blank" in result.err
     assert sandbox.stats()["requests"] == 0
     assert not (tmp_path / "notes.csv.spp-import.sqlite").exists()
     good = write_csv(tmp_path / "good.csv", numbered_rows(5), ["client_id", "content"])
@@ -321,3 +322,19 @@ def test_dry_run_of_an_edited_file_exits_2_like_the_run_would(
     assert real.code == 2
     assert "changed since the journal" in real.err
     assert sandbox.stats()["requests"] == 4
+
+
+def test_the_report_or_journal_never_overwrites_the_input(
+    sandbox: Sandbox, tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
+    path = write_csv(tmp_path / "notes.csv", numbered_rows(3), ["client_id", "content"])
+    before = path.read_bytes()
+    same = tmp_path / "j"
+    for args in (["--report", path], ["--state", path], ["--report", same, "--state", same]):
+        result = run_cli(
+            ["import", path, *args], workspace=sandbox.workspace_url, token=sandbox.token
+        )
+        assert result.code == 2
+        assert "must be three different files" in result.err
+    assert path.read_bytes() == before  # a run with no problems removes a stale report
+    assert sandbox.stats()["requests"] == 0
