@@ -165,15 +165,24 @@ def _check_url(value: object, name: str, *, append_api: bool) -> str:
         raise ConfigurationError(f"{name} has no host name: {text!r}.")
     if parts.query or parts.fragment:
         raise ConfigurationError(f"{name} must not have a query or fragment: {text!r}.")
-    if scheme == "http" and not is_loopback(host):
+    path = parts.path.rstrip("/")
+    if append_api and not path.endswith("/api"):
+        path += "/api"
+    root = f"{scheme}://{parts.netloc}{path}"
+    # What httpx will connect to: refuse here what it would refuse on the first request
+    # (e.g. "[::1]evil.com", a NUL, a bad IDNA label), and judge loopback by its reading too.
+    try:
+        httpx_host = httpx.URL(root).host
+    except (httpx.InvalidURL, ValueError) as exc:  # idna's errors are ValueErrors
+        raise ConfigurationError(f"{name} is not a valid URL: {exc}") from None
+    if any(ch.isspace() for ch in host):
+        raise ConfigurationError(f"{name} has white space in its host name: {text!r}.")
+    if scheme == "http" and not (is_loopback(host) and is_loopback(httpx_host)):
         raise ConfigurationError(
             f"{name} uses plain http:// for {host!r}, which would send the token unencrypted. "
             "Use https:// (http:// is allowed only for 127.0.0.1, ::1 and localhost)."
         )
-    path = parts.path.rstrip("/")
-    if append_api and not path.endswith("/api"):
-        path += "/api"
-    return f"{scheme}://{parts.netloc}{path}"
+    return root
 
 
 def is_loopback(host: str) -> bool:

@@ -120,6 +120,11 @@ def test_workspace_url_forms_are_normalised(workspace_url: str, api_root: str) -
         ("https://example.spp.co:99999", "not a valid URL"),
         ("", "non-empty"),
         ("   ", "non-empty"),
+        # accepted by urlsplit, refused by httpx: a config error now, not on the first call
+        ("http://[::1]evil.com", "not a valid URL"),
+        ("https://xn--zz.spp.co", "not a valid URL"),
+        ("example.spp.co\x00", "not a valid URL"),
+        ("exa mple.spp.co", "white space"),
     ],
 )
 def test_bad_workspace_urls_are_refused(workspace_url: str, problem: str) -> None:
