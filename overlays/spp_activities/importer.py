@@ -367,19 +367,26 @@ class _Runner:
         self.workers = workers
         feeder = asyncio.create_task(self._feed())
         try:
-            await feeder
-            # The tail: keep recording outcomes while the last requests finish.
-            while not all(task.done() for task in workers):
-                self.wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), 0.05)
-                await self._flush()
-            await asyncio.gather(*workers, return_exceptions=True)
+            pending: set[asyncio.Task[None]] = {feeder, *workers}
+            while pending:
+                done, pending = await asyncio.wait(
+                    pending, timeout=0.05, return_when=asyncio.FIRST_EXCEPTION
+                )
+                for task in done:
+                    # A task that failed (a bug) ends the run: its rows would never move.
+                    error = None if task.cancelled() else task.exception()
+                    if error is not None:
+                        raise error
+                if feeder.done():
+                    await self._flush()  # the tail: record outcomes as the last requests end
         finally:
             for task in (*workers, feeder):
                 task.cancel()
             await asyncio.gather(*workers, feeder, return_exceptions=True)
-            await self._flush()  # also after a hard stop: each outcome known is kept
+            # Also after a hard stop or a failure: each outcome known is kept, and rows
+            # marked but never handed to a worker were not sent.
+            await self._flush()
+            await self._unqueue()
             with contextlib.suppress(Exception):
                 await self.client.aclose()
             for sig in installed:

@@ -10,6 +10,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from import_helpers import (
     Run,
     append_csv,
@@ -19,6 +20,7 @@ from import_helpers import (
     write_csv,
     write_jsonl,
 )
+from spp_activities.client import RawResponse
 from spp_activities.journal import Journal
 from spp_activities.sandbox import Sandbox
 
@@ -338,3 +340,26 @@ def test_the_report_or_journal_never_overwrites_the_input(
         assert "must be three different files" in result.err
     assert path.read_bytes() == before  # a run with no problems removes a stale report
     assert sandbox.stats()["requests"] == 0
+
+
+@pytest.mark.timeout(60)  # without the fix this run never ended
+def test_a_bug_in_a_worker_ends_the_run_with_exit_1_instead_of_hanging(
+    sandbox: Sandbox, tmp_path: Path, run_cli: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(RawResponse, "parse", broken)
+    path = write_csv(tmp_path / "notes.csv", numbered_rows(50), ["client_id", "content"])
+    args = ["import", path, "--concurrency", "2"]
+    result = run_cli(args, workspace=sandbox.workspace_url, token=sandbox.token)
+    assert result.code == 1
+    assert "unexpected RuntimeError: a bug" in result.err
+    sent = len(sandbox.activities())
+    assert 1 <= sent <= 2  # each worker died on its first reply
+    monkeypatch.undo()
+    # The rows whose reply was lost to the bug are unknown, never silently re-sent.
+    again = run_cli(args, workspace=sandbox.workspace_url, token=sandbox.token)
+    assert again.code == 8
+    assert f"created {50 - sent}, skipped 0 (done before), failed 0, unknown {sent}" in again.out
+    assert set(copies(sandbox.activities()).values()) == {1}
