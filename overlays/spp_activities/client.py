@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import re
 import time
 import typing
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
@@ -495,19 +496,27 @@ def _check_content(content: object) -> None:
         )
 
 
+#: RFC 9110 field-name (a token); httpx breaks on others (a KeyError for "Ü") and h11
+#: refuses them on the wire, after the retries.
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+#: Control characters other than tab; h11 refuses them in a value (CR and LF would split it).
+_HEADER_VALUE_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
 def _apply_extra_headers(request: httpx.Request, extra_headers: ExtraHeaders) -> None:
     for name, value in extra_headers.items():
-        if not isinstance(name, str) or not name or any(c in name for c in "\r\n\0:"):
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
             raise InvalidInputError(
                 f"extra_headers: invalid header name {name!r}.", argument="extra_headers"
             )
         if value is None:
             request.headers.pop(name, None)
-        elif isinstance(value, str) and not any(c in value for c in "\r\n\0"):
+        elif isinstance(value, str) and not _HEADER_VALUE_FORBIDDEN.search(value):
             request.headers[name] = value
         else:
             raise InvalidInputError(
-                f"extra_headers: the value for {name!r} must be a str without line breaks or None.",
+                f"extra_headers: the value for {name!r} must be None or a str without line "
+                "breaks or other control characters.",
                 argument="extra_headers",
             )
 

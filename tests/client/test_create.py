@@ -183,6 +183,9 @@ def test_content_that_cannot_be_encoded_is_refused_before_sending(api: Any) -> N
         ("timeout", httpx.Timeout(5.0, read=float("nan"))),
         ("extra_headers", {"X-Bad": "a\r\nInjected: yes"}),
         ("extra_headers", {"X-Bad": 5}),
+        ("extra_headers", {"X-Bad": "a\x0bb"}),  # h11 would refuse it after the retries
+        ("extra_headers", {"X Bad": "v"}),  # not an RFC 9110 token
+        ("extra_headers", {"\u00dc": "v"}),  # httpx itself raised a KeyError
     ],
 )
 def test_bad_per_call_options_are_refused_before_sending(api: Any, option: str, value: Any) -> None:
