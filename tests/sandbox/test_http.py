@@ -218,7 +218,21 @@ def test_a_missing_body_is_400(sandbox: Sandbox) -> None:
     assert_bad_request(response, "The content field is required.")
 
 
-@pytest.mark.parametrize("raw", [b"{oops", b'{"content": "x"', b"\xff\xfe\x00", b"null x"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"{oops",
+        b'{"content": "x"',
+        b"\xff\xfe\x00",
+        b"null x",
+        # Python's json reads these; they are not JSON
+        b'{"content": "x", "n": NaN}',
+        b'{"content": "x", "n": -Infinity}',
+        # too deep for Python's json: a RecursionError, which was a 500
+        b'{"content": "x", "n": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    ],
+    ids=["broken", "unclosed", "not-utf8", "trailing", "nan", "infinity", "deep"],
+)
 def test_malformed_json_is_400(sandbox: Sandbox, raw: bytes) -> None:
     response = post(sandbox, content=raw, headers={"Content-Type": "application/json"})
     assert_bad_request(

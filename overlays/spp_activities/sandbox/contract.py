@@ -12,6 +12,7 @@ statuses and Laravel-style bodies the contract documents:
 from __future__ import annotations
 
 import importlib.resources
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,6 +151,8 @@ class ContractValidator:
         Security comes first, then the path (an unknown client is a 404 even with a bad
         body, as Laravel binds the route before validating), then the body.
         """
+        if body is not None and not _is_json(body):
+            body = b"{"  # judged as the malformed JSON it is: a 400, after 401 and 404
         request = _ContractRequest(
             path=path,
             headers=headers,
@@ -161,6 +164,20 @@ class ContractValidator:
         if not errors:
             return None
         return min((_rejection_for(error) for error in errors), key=_precedence)
+
+
+def _is_json(body: bytes) -> bool:
+    """Whether `body` is JSON (RFC 8259). openapi-core reads it with Python's json, which
+    also takes NaN and Infinity, and raises RecursionError on deep nesting (a 500)."""
+    try:
+        json.loads(body, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _precedence(rejection: Rejection) -> int:
