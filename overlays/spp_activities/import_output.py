@@ -124,14 +124,17 @@ def _clock(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-def write_report(journal: jr.Journal, report_path: Path) -> int:
-    """Write every failed, invalid and unknown row to the report; returns how many."""
+def write_report(journal: jr.Journal, report_path: Path, rows_in_file: int) -> int:
+    """Write every failed, invalid and unknown row to the report; returns how many.
+
+    Rows the journal knows beyond the file's end (failed or invalid rows since
+    deleted from it) are not problems any more."""
     count = 0
     tmp = report_path.with_name(report_path.name + ".tmp")
     with tmp.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(REPORT_COLUMNS)
-        for entry in journal.entries((jr.FAILED, jr.INVALID, jr.UNKNOWN, jr.SENDING)):
+        for entry in journal.entries((jr.FAILED, jr.INVALID, jr.UNKNOWN, jr.SENDING), rows_in_file):
             count += 1
             writer.writerow(
                 (
@@ -182,7 +185,7 @@ def print_summary(
         )
     elif why == "unavailable":
         print(
-            f"Stopped early: the API could not be reached ({message}). "
+            f"Stopped early: the API did not take requests ({message}). "
             "Nothing was created for the rows not done; run the same command again later.",
             file=out,
         )

@@ -311,7 +311,7 @@ def _run(
     if total is None:
         tally.total = runner.rows_read
 
-    problems = write_report(journal, report_path)
+    problems = write_report(journal, report_path, tally.total)
     print_summary(
         settings.out,
         settings.path,
@@ -559,7 +559,7 @@ class _Runner:
                 if throttled:
                     self.tally.throttled += 1
                 if isinstance(exc, errors.AuthenticationError | errors.PermissionDeniedError):
-                    self._stop_for_auth(exc)
+                    self._stop("authentication", exc)
                     return jr.Outcome(row, jr.FAILED, exc.status_code, reason=_reason(exc))
                 if exc.may_have_been_created:
                     return jr.Outcome(row, jr.UNKNOWN, exc.status_code, reason=_reason(exc))
@@ -567,8 +567,10 @@ class _Runner:
                     if unavailable:
                         await self._backoff(attempt)
                     continue
-                if unavailable:
-                    self._stop_for_unavailable(exc)
+                if throttled or unavailable:
+                    # Out of attempts though nothing was created: the rest would fare no
+                    # better (an exhausted quota, an outage); going on would take hours.
+                    self._stop("unavailable", exc)
                 return jr.Outcome(row, jr.FAILED, exc.status_code, reason=_reason(exc))
             except errors.APIConnectionError as exc:
                 if exc.may_have_been_created:
@@ -578,7 +580,7 @@ class _Runner:
                 if attempt < self.s.max_attempts:
                     await self._backoff(attempt)
                     continue
-                self._stop_for_unavailable(exc)
+                self._stop("unavailable", exc)
                 return jr.Outcome(row, jr.FAILED, reason=_reason(exc))
             except errors.InvalidInputError as exc:
                 self.pacer.on_failure()
@@ -599,13 +601,6 @@ class _Runner:
             await asyncio.wait_for(self.stopping.wait(), delay)
         if self.state.stop is not None:
             raise ImportStopped
-
-    def _stop_for_auth(self, exc: Exception) -> None:
-        self._stop("authentication", exc)
-
-    def _stop_for_unavailable(self, exc: Exception) -> None:
-        """A row ran out of attempts because the API is unreachable: so would the rest."""
-        self._stop("unavailable", exc)
 
     def _stop(self, why: str, exc: Exception) -> None:
         if self.state.stop is None:

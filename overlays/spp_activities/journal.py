@@ -179,12 +179,13 @@ class Journal:
         ).fetchone()
         return None if found is None else Entry(*found)
 
-    def entries(self, states: Sequence[str] = STATES) -> Iterator[Entry]:
-        """Rows in the given states, in file order, streamed."""
+    def entries(self, states: Sequence[str] = STATES, up_to: int | None = None) -> Iterator[Entry]:
+        """Rows in the given states (numbered up to `up_to`), in file order, streamed."""
         wanted = frozenset(states)
         cursor = self._db.execute(
             "SELECT number, line, digest, key, client_id, state, http_status, activity_id, "
-            "reason FROM rows ORDER BY number"
+            "reason FROM rows WHERE number <= ? ORDER BY number",
+            (self.high_water() if up_to is None else up_to,),
         )
         for found in cursor:
             if found[5] in wanted:

@@ -258,7 +258,7 @@ def test_an_unreachable_api_stops_the_run_and_nothing_is_unknown(
         token="t",
     )
     assert result.code == 8
-    assert "could not be reached" in result.out
+    assert "Stopped early: the API did not take requests (Could not connect" in result.out
     assert "not processed" in result.out
     journal = sqlite3.connect(tmp_path / "notes.csv.spp-import.sqlite")
     states = dict(journal.execute("SELECT state, COUNT(*) FROM rows GROUP BY state").fetchall())
@@ -363,3 +363,39 @@ def test_a_bug_in_a_worker_ends_the_run_with_exit_1_instead_of_hanging(
     assert again.code == 8
     assert f"created {50 - sent}, skipped 0 (done before), failed 0, unknown {sent}" in again.out
     assert set(copies(sandbox.activities()).values()) == {1}
+
+
+def test_a_row_throttled_out_of_attempts_stops_the_run(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
+    """An exhausted quota: each row would wait out every attempt, for hours. Stop instead."""
+    sandbox = sandbox_factory(faults={"429": 1.0})  # every reply 429, Retry-After: 1
+    path = write_csv(tmp_path / "notes.csv", numbered_rows(40), ["client_id", "content"])
+    result = run_cli(
+        ["import", path, "--max-attempts", "2", "--concurrency", "2"],
+        workspace=sandbox.workspace_url,
+        token=sandbox.token,
+    )
+    assert result.code == 8
+    assert "Stopped early: the API did not take requests (429" in result.out
+    assert "not processed" in result.out
+    assert sandbox.stats()["requests"] <= 2 * 2
+    assert sandbox.activities() == []
+    (rerun_hint,) = [line for line in result.out.splitlines() if "Stopped early" in line]
+    assert rerun_hint.endswith("run the same command again later.")
+
+
+def test_rows_deleted_from_the_end_of_the_file_leave_the_report(
+    sandbox: Sandbox, tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
+    rows: list[tuple[object, str]] = [*numbered_rows(3), ("x", "a bad id")]
+    path = write_csv(tmp_path / "notes.csv", rows, ["client_id", "content"])
+    report = tmp_path / "notes.csv.spp-import-report.csv"
+    first = run_cli(["import", path], workspace=sandbox.workspace_url, token=sandbox.token)
+    assert first.code == 8
+    assert [r["row"] for r in read_report(report)] == ["4"]
+    write_csv(path, rows[:3], ["client_id", "content"])  # the bad row deleted, not fixed
+    again = run_cli(["import", path], workspace=sandbox.workspace_url, token=sandbox.token)
+    assert again.code == 0, again.out
+    assert not report.exists()
+    assert "Report of" not in again.out
