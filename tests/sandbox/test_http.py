@@ -90,12 +90,22 @@ def test_content_is_stored_exactly_as_sent(sandbox: Sandbox) -> None:
     assert sandbox.activities()[0]["content"] == content
 
 
-def test_a_json_charset_parameter_is_accepted(sandbox: Sandbox) -> None:
-    response = post(
-        sandbox,
-        content=b'{"content": "ok"}',
-        headers={"Content-Type": "application/json; charset=utf-8"},
-    )
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json; charset=utf-8",
+        "Application/JSON;charset=UTF-8",
+        'application/json; charset="utf-8"',
+        "application/json;;",  # empty parameters are allowed by RFC 9110
+        # malformed parameters: openapi-core raised ValueError (a 500) on these
+        "application/json; charset",
+        "application/json; boundary=a=b",
+    ],
+)
+def test_json_content_types_with_parameters_are_accepted(
+    sandbox: Sandbox, content_type: str
+) -> None:
+    response = post(sandbox, content=b'{"content": "ok"}', headers={"Content-Type": content_type})
     assert response.status_code == 201
 
 

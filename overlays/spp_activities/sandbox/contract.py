@@ -158,12 +158,20 @@ class ContractValidator:
             headers=headers,
             body=body,
             # RFC 9110: a body without a Content-Type is application/octet-stream.
-            content_type=(content_type or "application/octet-stream").lower(),
+            content_type=_parsable_media_type(content_type or "application/octet-stream"),
         )
         errors = list(self._validator.iter_errors(request))
         if not errors:
             return None
         return min((_rejection_for(error) for error in errors), key=_precedence)
+
+
+def _parsable_media_type(content_type: str) -> str:
+    """The Content-Type without parameters openapi-core cannot split into one name and one
+    value (it raises ValueError, a 500, on "application/json; charset"). Like Laravel, which
+    only looks for "/json", the sandbox lets such a malformed parameter pass."""
+    media_type, *parameters = content_type.lower().split(";")
+    return ";".join([media_type, *(p for p in parameters if p.count("=") == 1)])
 
 
 def _is_json(body: bytes) -> bool:
