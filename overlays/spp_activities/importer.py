@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from spp_activities import journal as jr
+from spp_activities.errors import ConfigurationError
 from spp_activities.import_output import (
     Output,
     Progress,
@@ -124,6 +125,8 @@ def run_import(
     """Run an import; returns the exit code. See the module docstring."""
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
+    client: AsyncSPPClient | None = None
+    journal: jr.Journal | None = None
     try:
         fmt = detect_format(path, file_format)
         encoding = check_encoding(encoding)
@@ -140,34 +143,21 @@ def run_import(
         _probe(settings)
         if dry_run:
             return _dry_run(settings, state_path)
-    except (FileFormatError, jr.JournalError) as exc:
-        print(f"spp-activities: error: {exc}", file=err)
-        return EXIT_UNREADABLE
+        # The client checks the configuration before the journal is created.
+        from spp_activities.client import AsyncSPPClient
 
-    # The client checks the configuration before the journal is created.
-    from spp_activities.client import AsyncSPPClient
-    from spp_activities.errors import ConfigurationError
-
-    try:
         client = AsyncSPPClient(**dict(client_options or {}), max_retries=0)
-    except ConfigurationError as exc:
-        print(f"spp-activities: error: {exc}", file=err)
-        return EXIT_UNREADABLE
-    try:
         journal = jr.Journal(state_path)
-    except jr.JournalError as exc:
-        asyncio.run(client.aclose())
-        print(f"spp-activities: error: {exc}", file=err)
-        return EXIT_UNREADABLE
-    try:
         journal.bind(_api_identity(client.base_url))
         return _run(settings, journal, report_path, client)
-    except (FileFormatError, jr.JournalError) as exc:
-        asyncio.run(client.aclose())
+    except (FileFormatError, jr.JournalError, ConfigurationError) as exc:
         print(f"spp-activities: error: {exc}", file=err)
         return EXIT_UNREADABLE
     finally:
-        journal.close()
+        if journal is not None:
+            journal.close()
+        if client is not None:
+            asyncio.run(client.aclose())  # if the run did not (closing twice does nothing)
 
 
 def _api_identity(base_url: str) -> str:
