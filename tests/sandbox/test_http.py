@@ -133,6 +133,22 @@ def test_x_api_version_is_echoed_or_defaulted_on_every_reply(sandbox: Sandbox) -
     assert [a["api_version"] for a in stored] == ["2024-03-05", "2023-01-01"]
 
 
+def test_with_two_x_api_versions_the_echoed_one_is_the_stored_one(sandbox: Sandbox) -> None:
+    response = httpx.post(
+        f"{sandbox.api_url}/clients/1/activities",
+        json={"content": "x"},
+        headers=[
+            ("Authorization", f"Bearer {sandbox.token}"),
+            ("X-Api-Version", "2023-01-01"),
+            ("X-Api-Version", "2099-12-31"),
+        ],
+        timeout=10,
+    )
+    assert response.status_code == 201
+    assert response.headers["x-api-version"] == "2023-01-01"
+    assert sandbox.activities()[0]["api_version"] == "2023-01-01"
+
+
 def test_each_token_authors_as_its_own_user(sandbox_factory: Any) -> None:
     sandbox = sandbox_factory(tokens=["first-token", "second-token"])
     assert sandbox.token == "first-token"

@@ -346,8 +346,9 @@ class ApiVersionHeader:
             return
         version = DEFAULT_API_VERSION.encode()
         for name, value in scope["headers"]:
-            if name == b"x-api-version" and value.strip():
-                version = value.strip()
+            if name == b"x-api-version":  # the first one, as the create route stores it
+                version = value.strip() or version
+                break
 
         async def send_with_version(message: Message) -> None:
             if message["type"] == "http.response.start":
