@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -301,8 +300,6 @@ def client_options(args: argparse.Namespace) -> dict[str, Any]:
         options["token"] = read_token_file(args.token_file)
     if args.api_version:
         options["api_version"] = args.api_version
-    elif os.environ.get("SPP_API_VERSION"):
-        options["api_version"] = os.environ["SPP_API_VERSION"]
     return options
 
 

@@ -28,9 +28,12 @@ def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str])
         workspace: str | None = None,
         token: str | None = None,
         stdin: bytes | None = None,
+        api_version: str | None = None,
     ) -> Run:
         for name in ("SPP_WORKSPACE_URL", "SPP_API_TOKEN", "SPP_API_VERSION"):
             monkeypatch.delenv(name, raising=False)
+        if api_version is not None:
+            monkeypatch.setenv("SPP_API_VERSION", api_version)
         if workspace is not None:
             monkeypatch.setenv("SPP_WORKSPACE_URL", workspace)
         if token is not None:

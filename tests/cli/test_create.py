@@ -215,3 +215,14 @@ def test_help_exits_0(run_cli: RunCli) -> None:
     assert "exit codes" in result.out
     for command in ("create", "import", "sandbox", "demo"):
         assert command in result.out
+
+
+def test_api_version_from_the_environment_and_the_flag(sandbox: Sandbox, run_cli: RunCli) -> None:
+    args = ["create", "--client-id", 1, "--content", "x"]
+    at = {"workspace": sandbox.workspace_url, "token": sandbox.token}
+    default = run_cli(args, **at)
+    from_env = run_cli(args, **at, api_version="2025-01-01")
+    flag = run_cli([*args, "--api-version", "2026-02-02"], **at, api_version="2025-01-01")
+    assert (default.code, from_env.code, flag.code) == (0, 0, 0)
+    versions = [a["api_version"] for a in sorted(sandbox.activities(), key=lambda a: a["id"])]
+    assert versions == ["2024-03-05", "2025-01-01", "2026-02-02"]
