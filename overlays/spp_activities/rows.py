@@ -73,6 +73,8 @@ def check_encoding(encoding: str) -> str:
         info = codecs.lookup(encoding)
     except LookupError:
         raise FileFormatError(f"unknown encoding {encoding!r}") from None
+    if info.name == "utf-8-sig":
+        return "utf-8"  # a leading BOM is skipped whatever the encoding
     if "\n".encode(info.name) != b"\n" or "a,".encode(info.name) != b"a,":
         raise FileFormatError(
             f"encoding {encoding!r} is not ASCII-compatible; convert the file to UTF-8"
@@ -183,9 +185,11 @@ def _csv_header(lines: _Lines, reader: Any, path: Path) -> tuple[int, int, int |
             raise FileFormatError(f"the header repeats column(s): {', '.join(duplicates)}")
         missing = [name for name in ("client_id", "content") if name not in names]
         if missing:
+            separator = next((c for c in ";\t|" if len(names) == 1 and c in names[0]), None)
+            hint = f" (separated by {separator!r}? save the file with commas)" if separator else ""
             raise FileFormatError(
                 f"the header (line {lines.line}) lacks column(s) {', '.join(missing)}; "
-                f"it has: {', '.join(repr(n) for n in names)}"
+                f"it has: {', '.join(repr(n) for n in names)}{hint}"
             )
         key = names.index("key") if "key" in names else None
         return names.index("client_id"), names.index("content"), key, len(names)

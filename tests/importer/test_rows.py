@@ -128,11 +128,20 @@ def test_csv_encoding_must_be_ascii_compatible(tmp_path: Path) -> None:
         list(read_rows(path, "csv", "utf-16"))
 
 
+def test_utf_8_sig_is_utf_8_with_its_bom_skipped(tmp_path: Path) -> None:
+    """What Python users pass for Excel's CSV UTF-8; not an ASCII-incompatible encoding."""
+    path = tmp_path / "a.csv"
+    path.write_bytes("client_id,content\n1,café\n".encode("utf-8-sig"))
+    (row,) = read_rows(path, "csv", "utf-8-sig")
+    assert (row.client_id, row.content, row.error) == (1, "café", None)
+
+
 @pytest.mark.parametrize(
     ("text", "match"),
     [
         ("", "empty"),
         ("client_id,body\n1,x\n", "lacks column"),
+        ("client_id;content\n1;x\n", "separated by ';'"),  # a European spreadsheet's CSV
         ("client_id,content,content\n", "repeats"),
     ],
 )
