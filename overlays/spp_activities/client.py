@@ -640,7 +640,7 @@ class _BaseClient(Generic[_HttpT, _SleepT]):
         _check_client_id(client_id)
         _check_content(content)
         kwargs = create_client_activity._get_kwargs(
-            client_id,
+            int(client_id),  # an int subclass (e.g. an IntEnum) is formatted into the path
             body=ActivityCreate(content=content),
             x_api_version=self._config.api_version,
         )

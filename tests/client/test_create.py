@@ -144,6 +144,18 @@ def test_with_raw_response_still_raises_status_errors(api: Any) -> None:
 # --- input validation: an error naming the argument, nothing sent ------------
 
 
+class OddInt(int):
+    """An int subclass that formats itself as something else."""
+
+    def __format__(self, spec: str) -> str:
+        return "1/../../admin"
+
+
+def test_an_int_subclass_is_sent_as_its_number(api: Any) -> None:
+    api.reply(api.created()).create(OddInt(12), "x")
+    assert api.requests[0].url.path == "/api/clients/12/activities"
+
+
 @pytest.mark.parametrize("client_id", [0, -1, True, False, "1", 1.0, None, [1]])
 def test_bad_client_id_is_refused_before_sending(api: Any, client_id: Any) -> None:
     with pytest.raises(InvalidInputError, match="client_id") as caught:
