@@ -95,73 +95,58 @@ def test_stop_is_quick_even_while_a_slow_reply_is_pending() -> None:
     assert not caller.is_alive()
 
 
+def run_serve(code: str, stop: signal.Signals) -> tuple[str, str, str, int]:
+    """Run `code` (which calls serve) in a child, read its banner, check it serves, send
+    `stop`; returns (the workspace URL, banner + the rest of stdout, stderr, exit code)."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        banner = []
+        for line in process.stdout:
+            banner.append(line)
+            if line.startswith("Press Ctrl-C"):
+                break
+        match = re.search(r"Workspace URL: (http://127\.0\.0\.1:\d+)", "".join(banner))
+        assert match, "".join(banner)
+        assert httpx.get(f"{match.group(1)}/_sandbox/stats").json()["requests"] == 0
+        process.send_signal(stop)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    return match.group(1), "".join(banner) + out, err, process.returncode
+
+
 def test_serve_prints_where_and_how_then_stops_on_sigint(tmp_path: Path) -> None:
     db = tmp_path / "served.db"
     code = (
         "from spp_activities.sandbox import serve\n"
         f"serve(port=0, db={str(db)!r}, faults='503=0.5', seed=1, rate_limit=50)\n"
     )
-    process = subprocess.Popen(
-        [sys.executable, "-c", code],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        assert process.stdout is not None
-        banner = []
-        for line in process.stdout:
-            banner.append(line)
-            if line.startswith("Press Ctrl-C"):
-                break
-        text = "".join(banner)
-        match = re.search(r"Workspace URL: (http://127\.0\.0\.1:(\d+))", text)
-        assert match, text
-        url = match.group(1)
-        assert "API token:     sandbox-token" in text
-        assert f"export SPP_WORKSPACE_URL={url} SPP_API_TOKEN=sandbox-token" in text
-        assert f"curl -X POST {url}/api/clients/1/activities" in text
-        assert "Faults:        503=0.5 (seed 1)" in text
-        assert "Rate limit:    50 requests per second per token" in text
-        assert str(db) in text
-        assert httpx.get(f"{url}/_sandbox/stats").json()["requests"] == 0
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode == 0, err
+    url, out, err, returncode = run_serve(code, signal.SIGINT)
+    assert returncode == 0, err
+    assert "API token:     sandbox-token" in out
+    assert f"export SPP_WORKSPACE_URL={url} SPP_API_TOKEN=sandbox-token" in out
+    assert f"curl -X POST {url}/api/clients/1/activities" in out
+    assert "Faults:        503=0.5 (seed 1)" in out
+    assert "Rate limit:    50 requests per second per token" in out
+    assert str(db) in out
     assert "SPP sandbox stopped." in out
     assert "Traceback" not in err
 
 
-def test_serve_stops_on_sigterm_and_keeps_custom_tokens_out_of_its_output(tmp_path: Path) -> None:
+def test_serve_stops_on_sigterm_and_keeps_custom_tokens_out_of_its_output() -> None:
     code = "from spp_activities.sandbox import serve\nserve(port=0, tokens=['my-own-secret'])\n"
-    process = subprocess.Popen(
-        [sys.executable, "-c", code],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        assert process.stdout is not None
-        banner = []
-        for line in process.stdout:
-            banner.append(line)
-            if line.startswith("Press Ctrl-C"):
-                break
-        assert "the one you passed with --token (1 accepted)" in "".join(banner)
-        process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=30)
-        out = "".join(banner) + out
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode == 0, err
+    _, out, err, returncode = run_serve(code, signal.SIGTERM)
+    assert returncode == 0, err
+    assert "the one you passed with --token (1 accepted)" in out
     assert "my-own-secret" not in out + err
     assert "SPP sandbox stopped." in out
 
