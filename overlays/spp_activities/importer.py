@@ -440,13 +440,12 @@ class _Runner:
                 self.progress.update()
         finally:
             rows.close()
-        if self.state.stop is not None:
-            await self._unqueue()
+        # On a stop, workers unmark the rows still queued instead of sending them.
         for _ in range(self.s.concurrency):
             self.ready.put_nowait(None)
 
     async def _unqueue(self) -> None:
-        """On a stop: rows marked `sending` but never handed to a worker go back."""
+        """Rows marked `sending` but never handed to a worker go back."""
         unsent: list[Row] = []
         while not self.ready.empty():
             row = self.ready.get_nowait()
