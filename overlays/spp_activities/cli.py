@@ -145,9 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
         "import",
         help="import activities from a CSV or JSONL file, resumably",
         description="Import activities from a CSV file (header: client_id, content, optional "
-        'key) or a JSONL file ({"client_id": 1, "content": "..."} per line). A journal '
-        "next to the file records every row's outcome, so re-running the same command after "
-        "a crash sends only what is left and never re-sends a created row.",
+        'key) or a JSONL file ({"client_id": 1, "content": "..."} per line; client_id may '
+        'also be written 1.0 or "1"). Blank lines and rows of empty cells are skipped. A '
+        "journal next to the file records every row's outcome, so re-running the same "
+        "command after a crash sends only what is left and never re-sends a created row. "
+        "One import per journal at a time, and a journal stays with the workspace it "
+        "created rows in.",
     )
     imp.add_argument("file", type=Path, metavar="FILE", help="the CSV or JSONL file")
     imp.add_argument(
@@ -195,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=10,
         metavar="N",
         help="attempts per row for failures that created nothing: 429, 503, could not "
-        "connect (default: 10)",
+        "connect; a row out of attempts stops the run (default: 10)",
     )
     imp.add_argument(
         "--progress",
