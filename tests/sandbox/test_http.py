@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from spp_activities import BadRequestError, SPPClient
-from spp_activities.sandbox import MAX_BODY_BYTES, Sandbox
+from spp_activities.sandbox import MAX_BODY_BYTES, Sandbox, SandboxOptionError
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 CALL = "Client called to discuss project requirements."
@@ -385,6 +385,18 @@ def test_data_survives_a_restart_on_the_same_db(tmp_path: Path) -> None:
             (created["id"], "kept")
         ]
         assert post(second, 9, json={"content": "next"}).json()["id"] == created["id"] + 1
+
+
+def test_a_database_path_that_cannot_be_used_is_a_clear_option_error(tmp_path: Path) -> None:
+    not_a_db = tmp_path / "notes.txt"
+    not_a_db.write_text("not a database " * 100)
+    for db, problem in [
+        (tmp_path / "missing-dir" / "x.db", "cannot open"),
+        (tmp_path, "cannot open"),
+        (not_a_db, "cannot hold the sandbox's activities"),
+    ]:
+        with pytest.raises(SandboxOptionError, match=problem):
+            Sandbox(db=db).start()
 
 
 def test_the_database_file_uses_wal(tmp_path: Path) -> None:

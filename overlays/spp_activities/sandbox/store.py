@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from spp_activities.sandbox.options import SandboxOptionError
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS activities (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -57,15 +59,24 @@ class ActivityStore:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = None if path is None else Path(path)
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(
-            ":memory:" if self.path is None else str(self.path),
-            check_same_thread=False,
-            isolation_level=None,
-        )
-        if self.path is not None:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(_SCHEMA)
+        try:
+            self._conn = sqlite3.connect(
+                ":memory:" if self.path is None else str(self.path),
+                check_same_thread=False,
+                isolation_level=None,
+            )
+        except sqlite3.Error as exc:
+            raise SandboxOptionError(f"db: cannot open {self.path}: {exc}") from None
+        try:
+            if self.path is not None:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise SandboxOptionError(
+                f"db: {self.path} cannot hold the sandbox's activities: {exc}"
+            ) from None
 
     def add(
         self, *, client_id: int, content: str, author: Author, api_version: str
