@@ -137,6 +137,8 @@ def run_import(
                 f"the file ({path}), --state ({state_path}) and --report ({report_path}) "
                 "must be three different files"
             )
+        if not report_path.parent.is_dir():  # else found only after the run, as a crash
+            raise FileFormatError(f"--report: no such directory: {str(report_path.parent)!r}")
         settings = _Settings(
             path, fmt, encoding, concurrency, retry_unknown, max_attempts, progress, out, err
         )

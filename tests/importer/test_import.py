@@ -399,3 +399,17 @@ def test_rows_deleted_from_the_end_of_the_file_leave_the_report(
     assert again.code == 0, again.out
     assert not report.exists()
     assert "Report of" not in again.out
+
+
+def test_a_report_path_in_a_missing_directory_is_refused_before_sending(
+    sandbox: Sandbox, tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
+    path = write_csv(tmp_path / "notes.csv", numbered_rows(3), ["client_id", "content"])
+    result = run_cli(
+        ["import", path, "--report", tmp_path / "no-such-dir" / "report.csv"],
+        workspace=sandbox.workspace_url,
+        token=sandbox.token,
+    )
+    assert result.code == 2
+    assert "--report: no such directory" in result.err
+    assert sandbox.stats()["requests"] == 0
