@@ -206,7 +206,9 @@ def parse_activity(response: httpx.Response) -> Activity:
     """The Activity in a 201 reply; InvalidResponseError if the reply breaks the contract."""
     try:
         data = response.json()
-    except ValueError:  # includes JSONDecodeError and UnicodeDecodeError
+    # ValueError includes JSONDecodeError and UnicodeDecodeError; RecursionError is
+    # json's answer to deep nesting.
+    except (ValueError, RecursionError):
         raise InvalidResponseError(
             f"{describe_status(response)}, but the reply is not JSON ({_describe_body(response)})",
             response=response,
@@ -247,7 +249,7 @@ def _error_body(response: httpx.Response) -> tuple[str | None, dict[str, list[st
         return None, {}, note or "the reply has no body"
     try:
         data = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return None, {}, note or f"the reply is not JSON ({_describe_body(response)})"
     if type(data) is not dict or type(data.get("message")) is not str:
         return None, {}, note or f"the reply has no error message ({_describe_body(response)})"

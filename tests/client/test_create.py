@@ -310,6 +310,14 @@ def test_html_502_says_what_came_back(api: Any) -> None:
     assert "<html>" not in str(caught.value)
 
 
+def test_an_error_body_too_deeply_nested_to_read_still_gives_the_typed_error(api: Any) -> None:
+    api.reply(api.error(500, b"[" * 100_000 + b"]" * 100_000))
+    with pytest.raises(ServerError) as caught:  # json raised a bare RecursionError
+        api.create(1, "x")
+    assert caught.value.may_have_been_created is True
+    assert "500 Internal Server Error: the reply is not JSON" in str(caught.value)
+
+
 def test_non_standard_status_has_a_readable_headline(api: Any) -> None:
     api.reply(api.error(520, ""))
     with pytest.raises(ServerError) as caught:
@@ -350,6 +358,7 @@ BROKEN_BODIES = [
     (b"<html>created!</html>", "not JSON"),
     (b"", "not JSON"),
     (b"\xff\xfe\x00garbage", "not JSON"),
+    (b"[" * 100_000 + b"]" * 100_000, "not JSON"),  # json raises RecursionError
     (json.dumps([A]).encode(), "the body must be an object, got an array"),
     (b"null", "the body must be an object, got null"),
     *[(json.dumps(without(key)).encode(), f"'{key}' is missing") for key in A],
