@@ -211,6 +211,15 @@ def _csv_rows(stream: IO[bytes], encoding: str, path: Path) -> Iterator[Row]:
         except StopIteration:
             return
         except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                # Past the limit the reader stops inside the field, and would go on to read
+                # the rest of it (other rows' text, or the rows an unterminated quote
+                # swallowed) as rows of their own.
+                raise FileFormatError(
+                    f"line {line}: a field runs on for more than "
+                    f"{csv.field_size_limit() // 2**20} MiB, most likely from a quote that "
+                    "is never closed; the rows after it cannot be read reliably"
+                ) from None
             number += 1
             lines.take_bad()
             yield Row(

@@ -63,6 +63,23 @@ def test_csv_field_of_200_kb(tmp_path: Path) -> None:
     assert (second.line, second.content) == (4, "next")
 
 
+def test_a_quote_never_closed_in_a_large_file_makes_it_unreadable(tmp_path: Path) -> None:
+    """Past the field limit the csv reader would resume inside the field: the rows the
+    open quote swallowed would be read from wherever the limit cut them, some sent."""
+    path = tmp_path / "a.csv"
+    rows = "".join(f"{i % 100 + 1},note {i}\n" for i in range(400))  # no quotes to close it
+    path.write_text(f'client_id,content\n1,fine\n2,"never closed\n{rows}', encoding="utf-8")
+    limit = csv.field_size_limit(2**20)  # 1 MiB instead of 16, to keep the file small
+    try:
+        path.write_text(path.read_text("utf-8") + rows * 300, encoding="utf-8")
+        read = read_rows(path, "csv")
+        assert next(read).content == "fine"
+        with pytest.raises(FileFormatError, match="line 3: a field runs on for more than 1 MiB"):
+            next(read)
+    finally:
+        csv.field_size_limit(limit)
+
+
 def test_content_of_only_whitespace_is_blank_as_the_client_sees_it(tmp_path: Path) -> None:
     """A dry run calls a row valid only if the client would send it."""
     path = write_csv(tmp_path / "a.csv", [["client_id", "content"], ["1", "\ufeff\u00a0\u3000"]])
