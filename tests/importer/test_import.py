@@ -413,3 +413,21 @@ def test_a_report_path_in_a_missing_directory_is_refused_before_sending(
     assert result.code == 2
     assert "--report: no such directory" in result.err
     assert sandbox.stats()["requests"] == 0
+
+
+def test_the_journal_of_another_file_is_refused(
+    sandbox: Sandbox, tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
+    first = write_csv(tmp_path / "a.csv", numbered_rows(5), ["client_id", "content"])
+    other = write_csv(tmp_path / "b.csv", numbered_rows(8, start=100), ["client_id", "content"])
+    journal = tmp_path / "a.csv.spp-import.sqlite"
+    assert (
+        run_cli(["import", first], workspace=sandbox.workspace_url, token=sandbox.token).code == 0
+    )
+    result = run_cli(
+        ["import", other, "--state", journal], workspace=sandbox.workspace_url, token=sandbox.token
+    )
+    assert result.code == 2
+    assert "changed since the journal" in result.err
+    assert "and 2 more" in result.err  # five conflicts: three named, the rest counted
+    assert sandbox.stats()["requests"] == 5
