@@ -506,7 +506,8 @@ class _Runner:
             self._problem(outcome.row, "unknown", outcome.reason or "")
         else:
             tally.failed += 1
-            self._problem(outcome.row, "failed", outcome.reason or "")
+            if outcome.http_status not in (401, 403):  # the token, not the row: said once
+                self._problem(outcome.row, "failed", outcome.reason or "")
         self.state.outcomes.append(outcome)
         if len(self.state.outcomes) >= self.s.concurrency:
             self.wake.set()

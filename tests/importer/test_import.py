@@ -186,6 +186,8 @@ def test_a_refused_token_stops_the_run_early_with_exit_3(
     )
     assert result.code == 3
     assert "refused the token" in result.out
+    # One line says it, not one per row in flight: the rows are not at fault.
+    assert (result.out + result.err).count("401 Unauthorized") == 1
     assert sandbox.stats()["by_status"].get("401", 0) <= 10  # stopped, not 500 x 401
     assert sandbox.activities() == []
     for text in (
