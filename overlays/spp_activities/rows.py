@@ -109,6 +109,11 @@ def validate(raw_client_id: str, content: str) -> tuple[int | None, str | None]:
         return None, f"client_id must be a whole number >= 1, got {raw_client_id!r}"
     if not content.strip(WHITESPACE):
         return client_id, "content is blank"
+    if not content.isascii():
+        try:
+            content.encode("utf-8")
+        except UnicodeEncodeError as exc:  # JSON can escape half of a UTF-16 pair
+            return client_id, f"content holds a lone surrogate at character {exc.start + 1}"
     return client_id, None
 
 

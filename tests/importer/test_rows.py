@@ -226,6 +226,13 @@ def test_jsonl_client_id_as_integer_float_or_string_of_digits(tmp_path: Path) ->
     assert len({r.digest for r in rows}) == 1  # the same row, however the number is written
 
 
+def test_jsonl_lone_surrogate_is_invalid_as_the_client_would_find(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"client_id": 1, "content": "half an emoji \\ud83d"}\n', encoding="utf-8")
+    (row,) = read_rows(path, "jsonl")
+    assert row.error == "line 1: content holds a lone surrogate at character 15"
+
+
 def test_jsonl_encoding_error_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "a.jsonl"
     path.write_bytes(b'{"client_id": 1, "content": "ok"}\n{"client_id": 1, "content": "\xff"}\n')
