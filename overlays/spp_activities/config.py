@@ -95,8 +95,10 @@ def resolve_config(
     env = os.environ if environ is None else environ
     if workspace_url is not None and base_url is not None:
         raise ConfigurationError("Pass workspace_url or base_url, not both.")
+    workspace_source = "workspace_url"  # named in errors: the argument or the variable
     if base_url is None and workspace_url is None:
         workspace_url = env.get(ENV_WORKSPACE_URL) or None
+        workspace_source = ENV_WORKSPACE_URL
     token = token if token is not None else (env.get(ENV_TOKEN) or None)
 
     missing = []
@@ -114,11 +116,16 @@ def resolve_config(
         root = _check_url(base_url, "base_url", append_api=False)
     else:
         assert workspace_url is not None
-        root = api_root(workspace_url)
+        root = _check_url(workspace_url, workspace_source, append_api=True)
+    version: str | None
+    if api_version:
+        version, version_source = api_version, "api_version"
+    else:
+        version, version_source = env.get(ENV_API_VERSION) or None, ENV_API_VERSION
     return ClientConfig(
         base_url=root,
         token=_check_token(token),
-        api_version=_check_api_version(api_version or env.get(ENV_API_VERSION) or None),
+        api_version=_check_api_version(version, version_source),
         timeout=check_timeout(timeout),
         max_retries=check_max_retries(max_retries),
     )
@@ -212,16 +219,14 @@ def _check_token(token: object) -> str:
     return token
 
 
-def _check_api_version(version: str | None) -> str:
+def _check_api_version(version: str | None, source: str) -> str:
     if version is None:
         return DEFAULT_API_VERSION
     if not isinstance(version, str) or not version.strip():
-        raise ConfigurationError(
-            f"api_version must be a non-empty str, e.g. {DEFAULT_API_VERSION}."
-        )
+        raise ConfigurationError(f"{source} must be a non-empty str, e.g. {DEFAULT_API_VERSION}.")
     version = version.strip()
     if not version.isascii() or not version.isprintable():
-        raise ConfigurationError(f"api_version {version!r} is not a valid header value.")
+        raise ConfigurationError(f"{source} {version!r} is not a valid header value.")
     return version
 
 

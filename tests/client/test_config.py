@@ -65,6 +65,19 @@ def test_environment_is_the_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
         assert client._config.token == "env-token"
 
 
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("SPP_WORKSPACE_URL", "http://example.spp.co"), ("SPP_API_VERSION", "2024\n03")],
+)
+def test_a_bad_value_from_the_environment_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv("SPP_WORKSPACE_URL", "example.spp.co")
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError, match=f"^{variable} "):
+        resolve_config(token="t")
+
+
 def test_arguments_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SPP_WORKSPACE_URL", "acme.spp.co")
     monkeypatch.setenv("SPP_API_TOKEN", "env-token")
