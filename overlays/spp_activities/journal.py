@@ -152,7 +152,7 @@ class Journal:
         except sqlite3.Error as exc:
             if getattr(exc, "sqlite_errorname", None) == "SQLITE_BUSY":
                 raise JournalError(
-                    f"the journal {str(path)!r} is in use by another import of this file; "
+                    f"the journal {str(path)!r} is in use by another import; "
                     "run one import per journal at a time (nothing was sent)"
                 ) from None
             raise JournalError(
@@ -184,8 +184,8 @@ class Journal:
         wanted = frozenset(states)
         cursor = self._db.execute(
             "SELECT number, line, digest, key, client_id, state, http_status, activity_id, "
-            "reason FROM rows WHERE number <= ? ORDER BY number",
-            (self.high_water() if up_to is None else up_to,),
+            "reason FROM rows WHERE ?1 IS NULL OR number <= ?1 ORDER BY number",
+            (up_to,),
         )
         for found in cursor:
             if found[5] in wanted:
