@@ -115,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="exit codes: 0 done; 1 unexpected error; 2 usage or invalid input, nothing sent; "
         "3 authentication (401/403); 4 client not found (404); 5 rejected by the API (400/422); "
         "6 temporary failure after retries, nothing created; 7 outcome unknown, the activity "
-        "may exist; 8 (import) some rows failed or are unknown, see the report",
+        "may exist; 8 (import) some rows failed or are unknown, see the report; 130 interrupted "
+        "(Ctrl-C), run the same command again to continue",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
