@@ -164,7 +164,7 @@ class CreateActivityEndpoint:
             return
         if fault == "reset":
             self.state.record(status=None, fault=fault)
-            await self._drop(scope, receive, rst=True)
+            await self._drop(scope, receive)
             return
 
         status, reply = self._create(scope, headers, body, too_large, author)
@@ -175,7 +175,7 @@ class CreateActivityEndpoint:
             return
         if fault == "reset-after":
             self.state.record(status=None, fault=fault)
-            await self._drop(scope, receive, rst=True)
+            await self._drop(scope, receive)
             return
         if fault == "slow":
             await self._slow_down()
@@ -253,18 +253,17 @@ class CreateActivityEndpoint:
         self.state.record(status=status, fault=fault)
         await send({"type": "http.response.body", "body": payload})
 
-    async def _drop(self, scope: Scope, receive: Receive, *, rst: bool) -> None:
-        """Close the connection without sending a byte of reply."""
+    async def _drop(self, scope: Scope, receive: Receive) -> None:
+        """Reset the connection (RST) without sending a byte of reply."""
         transport = scope.get("extensions", {}).get(TRANSPORT_EXTENSION)
         if transport is None:
             raise ConnectionDropped(
                 "this server does not let the sandbox drop connections; run it with Sandbox()"
             )
-        if rst:
-            sock = transport.get_extra_info("socket")
-            if sock is not None:
-                # SO_LINGER with a zero timeout: close() sends RST, a real "connection reset".
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            # SO_LINGER with a zero timeout: close() sends RST, a real "connection reset".
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         transport.abort()
         # Wait until the server has seen the connection go, so it does not answer for us.
         async with asyncio.timeout(5):
