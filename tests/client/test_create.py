@@ -233,6 +233,9 @@ STATUS_TABLE = [
     (400, [1, 2], None, BadRequestError, False, None),
     (400, {"message": 5}, None, BadRequestError, False, None),
     (302, None, {"Location": "https://other.example/"}, APIStatusError, True, None),
+    (304, None, None, APIStatusError, True, None),
+    # a final 1xx (HTTP/1.1 treats them as interim; a broken proxy might not)
+    (100, None, None, APIStatusError, True, None),
 ]
 
 
@@ -402,8 +405,9 @@ def test_201_that_breaks_the_contract_raises_invalid_response(
 
 
 @pytest.mark.parametrize("status", [200, 202, 204])
-def test_other_2xx_breaks_the_contract(api: Any, status: int) -> None:
-    api.reply(api.created(status=status))
+@pytest.mark.parametrize("empty", [False, True])
+def test_other_2xx_breaks_the_contract(api: Any, status: int, empty: bool) -> None:
+    api.reply(api.error(status) if empty else api.created(status=status))
     with pytest.raises(InvalidResponseError, match="promises 201 Created") as caught:
         api.create(1, "x")
     assert caught.value.may_have_been_created is True
