@@ -113,6 +113,9 @@ def test_defaults() -> None:
         ("http://127.0.0.2:8000/", "http://127.0.0.2:8000/api"),
         ("http://localhost:8000", "http://localhost:8000/api"),
         ("http://[::1]:8000", "http://[::1]:8000/api"),
+        ("http://[::1]", "http://[::1]/api"),
+        ("http://localhost.:8000", "http://localhost.:8000/api"),
+        ("http://LOCALHOST", "http://LOCALHOST/api"),
         ("https://spp.example.com/portal", "https://spp.example.com/portal/api"),
     ],
 )
@@ -127,6 +130,12 @@ def test_workspace_url_forms_are_normalised(workspace_url: str, api_root: str) -
         ("http://10.0.0.1:8000", "plain http://"),
         ("http://127.0.0.1.nip.io", "plain http://"),
         ("http://localhost.example.com", "plain http://"),
+        ("http://127.0.0.1.evil.com:8000", "plain http://"),
+        ("http://evil.com\\@127.0.0.1", "user name or password"),
+        # loopback in some resolvers, but not a plain loopback address: refused to be safe
+        ("http://127.1", "plain http://"),
+        ("http://0x7f.0.0.1", "plain http://"),
+        ("http://[::ffff:127.0.0.1]", "plain http://"),
         ("ftp://example.spp.co", "https://"),
         ("https://", "no host"),
         ("https://example.spp.co?x=1", "query"),
