@@ -31,6 +31,7 @@ EXIT_REJECTED = 5
 EXIT_TEMPORARY = 6
 EXIT_UNKNOWN = 7
 EXIT_IMPORT_INCOMPLETE = 8
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 
 class UsageError(Exception):
@@ -451,7 +452,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         _error("interrupted")
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as exc:
         from spp_activities.errors import SPPError
 

@@ -171,7 +171,9 @@ def print_summary(
     rate = f", {tally.created / elapsed:.0f} rows/s" if elapsed > 0 and tally.created else ""
     print(
         f"{source}: {tally.total} rows: created {tally.created}, skipped {tally.skipped} "
-        f"(done before), failed {tally.failed}, unknown {tally.unknown}"
+        f"(done before), failed {tally.failed}"
+        + (f" ({tally.invalid} invalid)" if tally.invalid else "")
+        + f", unknown {tally.unknown}"
         + (f", not processed {tally.total - tally.processed}" if tally.processed < tally.total
            else "")
         + f" ({elapsed:.1f} s{rate}; {tally.requests} requests, {tally.throttled} answered 429)",

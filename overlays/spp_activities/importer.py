@@ -43,6 +43,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from spp_activities import journal as jr
+from spp_activities.cli import (
+    EXIT_AUTH,
+    EXIT_IMPORT_INCOMPLETE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+)
 from spp_activities.errors import ConfigurationError
 from spp_activities.import_output import (
     Output,
@@ -59,11 +66,6 @@ from spp_activities.rows import FileFormatError, Row, check_encoding, detect_for
 if TYPE_CHECKING:
     from spp_activities.client import AsyncSPPClient
 
-EXIT_OK = 0
-EXIT_UNREADABLE = 2
-EXIT_AUTH = 3
-EXIT_INCOMPLETE = 8
-EXIT_INTERRUPTED = 130
 
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 
@@ -154,7 +156,7 @@ def run_import(
         return _run(settings, journal, report_path, client)
     except (FileFormatError, jr.JournalError, ConfigurationError) as exc:
         print(f"spp-activities: error: {exc}", file=err)
-        return EXIT_UNREADABLE
+        return EXIT_USAGE
     finally:
         if journal is not None:
             journal.close()
@@ -261,8 +263,8 @@ def _dry_run(settings: _Settings, state_path: Path) -> int:
         )
     print(line + " Nothing was sent.", file=settings.out)
     if conflicts:
-        return EXIT_UNREADABLE  # the real run would refuse the file
-    return EXIT_OK if invalid == 0 else EXIT_INCOMPLETE
+        return EXIT_USAGE  # the real run would refuse the file
+    return EXIT_OK if invalid == 0 else EXIT_IMPORT_INCOMPLETE
 
 
 # ---------------------------------------------------------------- the run
@@ -318,7 +320,7 @@ def _run(
         return EXIT_AUTH
     if state.stop == "interrupted":
         return EXIT_INTERRUPTED
-    return EXIT_OK if tally.failed == 0 and tally.unknown == 0 else EXIT_INCOMPLETE
+    return EXIT_OK if tally.failed == 0 and tally.unknown == 0 else EXIT_IMPORT_INCOMPLETE
 
 
 class _Runner:

@@ -93,7 +93,7 @@ def test_bad_rows_are_reported_and_the_run_goes_on(
     assert problems["d"]["http_status"] == "404"
     assert "Client not found" in problems["d"]["reason"]  # the server's own message
     assert "created 2" in result.out
-    assert "failed 3" in result.out
+    assert "failed 3 (2 invalid), unknown 0" in result.out
     # Each problem is named once, in one format, with its row, line and key.
     assert "invalid: row 2 (line 3, key b): client_id must be" in result.err
     assert "invalid: row 3 (line 4, key c): content is blank" in result.err

@@ -40,7 +40,6 @@ KILLED_AFTER_COMMIT = """
 import os, signal, sys
 from pathlib import Path
 from spp_activities import journal as jr
-from spp_activities.importer import _api_identity
 from spp_activities.rows import Row
 rows = [Row(n, n + 1, None, 1, "x", bytes(16), raw_client_id="1") for n in (1, 2)]
 jr.Journal(Path(sys.argv[1])).commit([], rows)
