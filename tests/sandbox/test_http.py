@@ -319,7 +319,7 @@ def test_a_body_far_over_the_limit_still_gets_the_400_not_a_dropped_connection(
         SPPClient(sandbox.workspace_url, sandbox.token, max_retries=0) as client,
         pytest.raises(BadRequestError) as caught,
     ):
-        client.activities.create(1, "x" * (32 * MAX_BODY_BYTES))
+        client.activities.create(1, "x" * (20 * MAX_BODY_BYTES))
     assert caught.value.may_have_been_created is False
     assert "larger than the sandbox accepts" in str(caught.value)
     assert sandbox.stats()["by_status"] == {"400": 1}
