@@ -377,16 +377,18 @@ class _Runner:
             for task in (*workers, feeder):
                 task.cancel()
             await asyncio.gather(*workers, feeder, return_exceptions=True)
-            # Also after a hard stop or a failure: each outcome known is kept, and rows
-            # marked but never handed to a worker were not sent.
-            await self._flush()
-            await self._unqueue()
-            with contextlib.suppress(Exception):
-                await self.client.aclose()
-            for sig in installed:
-                loop.remove_signal_handler(sig)
-            self.executor.shutdown(wait=True)
-            self.progress.close()
+            try:
+                # Also after a hard stop or a failure: each outcome known is kept, and
+                # rows marked but never handed to a worker were not sent.
+                await self._flush()
+                await self._unqueue()
+            finally:  # even if the journal failed (a full disk, say)
+                with contextlib.suppress(Exception):
+                    await self.client.aclose()
+                for sig in installed:
+                    loop.remove_signal_handler(sig)
+                self.executor.shutdown(wait=True)
+                self.progress.close()
 
     def _on_signal(self) -> None:
         if self.state.stop is None:

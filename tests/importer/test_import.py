@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from import_helpers import (
@@ -434,3 +435,37 @@ def test_the_journal_of_another_file_is_refused(
     assert "changed since the journal" in result.err
     assert "and 2 more" in result.err  # five conflicts: three named, the rest counted
     assert sandbox.stats()["requests"] == 5
+
+
+@pytest.mark.timeout(60)
+def test_a_journal_that_fails_mid_run_ends_it_and_the_rerun_duplicates_nothing(
+    sandbox: Sandbox, tmp_path: Path, run_cli: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commit = Journal.commit
+    calls = 0
+
+    def failing_commit(self: Journal, *args: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls > 5:  # a full disk, a few batches in
+            raise sqlite3.OperationalError("database or disk is full")
+        commit(self, *args)
+
+    monkeypatch.setattr(Journal, "commit", failing_commit)
+    rows = numbered_rows(200)
+    path = write_csv(tmp_path / "notes.csv", rows, ["client_id", "content"])
+    result = run_cli(["import", path], workspace=sandbox.workspace_url, token=sandbox.token)
+    assert result.code == 1
+    assert "unexpected OperationalError: database or disk is full" in result.err
+    first = copies(sandbox.activities())
+    assert 0 < len(first) < len(rows)
+    monkeypatch.undo()
+
+    again = run_cli(["import", path], workspace=sandbox.workspace_url, token=sandbox.token)
+    assert again.code in (0, 8), again.err
+    report = read_report(tmp_path / "notes.csv.spp-import-report.csv")
+    unknown = {rows[int(r["row"]) - 1][1] for r in report if r["outcome"] == "unknown"}
+    assert {r["outcome"] for r in report} <= {"unknown"}
+    stored = copies(sandbox.activities())
+    assert set(stored.values()) == {1}  # nothing sent twice
+    assert {content for _, content in rows} - set(stored) <= unknown  # missing only if unknown
