@@ -163,6 +163,40 @@ def test_request_body_is_required_non_blank_content() -> None:
         assert not validator.is_valid(bad), bad
 
 
+# Whitespace by Python's or by JavaScript's definition (they differ on some).
+BLANKS = [" ", "\t\n", "\ufeff", "\x1c\x1d\x1e\x1f", "\x85", "\u00a0\u2028\u3000"]
+
+
+def content_pattern() -> str:
+    schema = resolve(operation()["requestBody"]["content"]["application/json"]["schema"])
+    pattern: str = schema["properties"]["content"]["pattern"]
+    return pattern
+
+
+def test_blank_content_is_blank_to_python_and_javascript_alike() -> None:
+    """The sandbox (Python) and Prism/Spectral (JavaScript) read the pattern alike."""
+    import json
+    import re
+    import subprocess
+
+    pattern = content_pattern()
+    samples = [*BLANKS, "a", " x ", "\U0001f600", "ü"]
+    python = [re.search(pattern, text) is not None for text in samples]
+    script = (
+        "const [p, s] = JSON.parse(process.argv[1]);"
+        "console.log(JSON.stringify(s.map((t) => new RegExp(p, 'u').test(t))));"
+    )
+    node = subprocess.run(
+        ["node", "-e", script, json.dumps([pattern, samples])],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert json.loads(node.stdout) == python
+    assert python == [False] * len(BLANKS) + [True] * 4
+
+
 def schema_validator(name: str) -> jsonschema.Draft202012Validator:
     """A validator for a component schema, with the spec's refs resolvable."""
     root = {"components": SPEC["components"], "$ref": f"#/components/schemas/{name}"}
