@@ -7,29 +7,68 @@
 The client reads ``SPP_WORKSPACE_URL`` and ``SPP_API_TOKEN`` unless given
 ``workspace_url=`` and ``token=``. Errors are in :mod:`spp_activities.errors`,
 the retry policy in :mod:`spp_activities.retry`.
+
+The public names below are imported on first use (PEP 562), so that
+``import spp_activities.cli`` -- and with it ``spp-activities --help`` -- does
+not pay for httpx and the generated package before it needs them.
 """
 
-from spp_api.models import Activity, Author
+from __future__ import annotations
 
-from .client import AsyncSPPClient, RawResponse, SPPClient
-from .config import __version__
-from .errors import (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    ConfigurationError,
-    InvalidInputError,
-    InvalidResponseError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    ServerError,
-    SPPError,
-    UnprocessableEntityError,
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from spp_api.models import Activity, Author
+
+    from .client import AsyncSPPClient, RawResponse, SPPClient
+    from .config import __version__
+    from .errors import (
+        APIConnectionError,
+        APIStatusError,
+        APITimeoutError,
+        AuthenticationError,
+        BadRequestError,
+        ConfigurationError,
+        InvalidInputError,
+        InvalidResponseError,
+        NotFoundError,
+        PermissionDeniedError,
+        RateLimitError,
+        ServerError,
+        SPPError,
+        UnprocessableEntityError,
+    )
+    from .retry import RetryPolicy
+
+_ERRORS = (
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "InvalidInputError",
+    "InvalidResponseError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "SPPError",
+    "ServerError",
+    "UnprocessableEntityError",
 )
-from .retry import RetryPolicy
+
+#: Where each public name lives.
+_SOURCES: dict[str, str] = {
+    "Activity": "spp_api.models",
+    "Author": "spp_api.models",
+    "AsyncSPPClient": "spp_activities.client",
+    "RawResponse": "spp_activities.client",
+    "SPPClient": "spp_activities.client",
+    "RetryPolicy": "spp_activities.retry",
+    "__version__": "spp_activities.config",
+    **dict.fromkeys(_ERRORS, "spp_activities.errors"),
+}
 
 __all__ = [
     "APIConnectionError",
@@ -54,3 +93,16 @@ __all__ = [
     "UnprocessableEntityError",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    source = _SOURCES.get(name)
+    if source is None:
+        raise AttributeError(f"module 'spp_activities' has no attribute {name!r}")
+    value = getattr(importlib.import_module(source), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

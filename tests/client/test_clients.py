@@ -165,6 +165,26 @@ def test_import_is_light() -> None:
         "yaml",
     }
     assert not heavy & loaded
+    # The public names are imported on first use, so the CLI's --help does not
+    # pay for httpx and the generated package.
+    assert not {"httpx", "spp_api", "attrs", "spp_activities.client"} & loaded
+
+
+def test_public_names_resolve_lazily_and_completely() -> None:
+    code = (
+        "import json, sys, spp_activities as s;"
+        "before = 'spp_activities.client' in sys.modules;"
+        "from spp_activities import *;"
+        "print(json.dumps([before, 'spp_activities.client' in sys.modules, sorted(dir(s))]))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    before, after, names = json.loads(output)
+    assert (before, after) == (False, True)
+    assert set(spp_activities.__all__) <= set(names)
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        _ = spp_activities.Nope
 
 
 def test_default_sleeps_are_used_when_none_is_injected() -> None:
