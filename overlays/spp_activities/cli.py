@@ -33,6 +33,9 @@ EXIT_UNKNOWN = 7
 EXIT_IMPORT_INCOMPLETE = 8
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
+#: The import's --concurrency ceiling: httpx's default connection pool size.
+MAX_CONCURRENCY = 100
+
 
 class UsageError(Exception):
     """Bad command-line input, detected before anything is sent (exit 2)."""
@@ -46,9 +49,9 @@ class _ArgumentParser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _whole_number(what: str) -> Callable[[str], int]:
-    """An argparse type: ASCII digits, >= 1, read as an import file's client_id is
-    (int() would also take '1_0' as 10, and other scripts' digits)."""
+def _whole_number(what: str, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type: ASCII digits, >= 1 (and <= maximum), read as an import file's
+    client_id is (int() would also take '1_0' as 10, and other scripts' digits)."""
 
     def parse(text: str) -> int:
         from spp_activities.rows import parse_whole_number
@@ -56,6 +59,8 @@ def _whole_number(what: str) -> Callable[[str], int]:
         value = parse_whole_number(text)
         if value is None:
             raise argparse.ArgumentTypeError(f"{what} must be a whole number >= 1, got {text!r}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"{what} must be at most {maximum}, got {value}")
         return value
 
     return parse
@@ -167,10 +172,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.add_argument(
         "--concurrency",
-        type=_whole_number("--concurrency"),
+        # More would queue for the connection pool (100 connections) and time
+        # out there; SPP's throttle, not concurrency, bounds a migration anyway.
+        type=_whole_number("--concurrency", maximum=MAX_CONCURRENCY),
         default=8,
         metavar="N",
-        help="requests in flight at once, over one connection pool (default: 8)",
+        help="requests in flight at once, over one connection pool "
+        f"(default: 8, at most {MAX_CONCURRENCY})",
     )
     imp.add_argument(
         "--state",

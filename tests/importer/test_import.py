@@ -178,6 +178,18 @@ def test_unreadable_files_exit_2(tmp_path: Path, run_cli: Callable[..., Run]) ->
     assert "--format" in unknown_format.err
 
 
+@pytest.mark.parametrize(
+    ("value", "says"), [("0", "whole number >= 1"), ("101", "at most 100"), ("8x", "whole number")]
+)
+def test_concurrency_beyond_the_connection_pool_is_refused(
+    tmp_path: Path, run_cli: Callable[..., Run], value: str, says: str
+) -> None:
+    path = write_csv(tmp_path / "notes.csv", [(1, "x", "a")], ["client_id", "content", "key"])
+    result = run_cli(["import", path, "--dry-run", "--concurrency", value])
+    assert result.code == 2
+    assert says in result.err
+
+
 def test_a_refused_token_stops_the_run_early_with_exit_3(
     sandbox: Sandbox, tmp_path: Path, run_cli: Callable[..., Run]
 ) -> None:
