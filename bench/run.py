@@ -490,6 +490,12 @@ def main(argv: list[str] | None = None) -> int:
         "with --quick so that a quick run never overwrites the committed results)",
     )
     parser.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="let the OS place client and servers (default: servers on the last CPU, "
+        "everything else on the others)",
+    )
+    parser.add_argument(
         "--markdown",
         type=Path,
         metavar="RESULTS_JSON",
@@ -507,13 +513,14 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or (BENCH_DIR / "out" if args.quick else BENCH_DIR)
     out.mkdir(parents=True, exist_ok=True)
 
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    split = None if args.no_pin else harness.pin_clients()
     runner = Runner(QUICK if args.quick else FULL, sections)
     started = time.perf_counter()
     runner.run()
     elapsed = time.perf_counter() - started
 
     results = _sorted(runner.results)
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     meta = {
         "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "mode": "quick" if args.quick else "full",
@@ -522,6 +529,9 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": cpus,
+        "pinning": None
+        if split is None
+        else {"client_cpus": sorted(split[0]), "server_cpus": sorted(split[1])},
         "duration_s": round(elapsed, 1),
         "section_seconds": {k: round(v, 1) for k, v in runner.timings.items()},
     }
