@@ -184,7 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--state",
         type=Path,
         metavar="PATH",
-        help="journal file (default: FILE.spp-import.sqlite next to the file)",
+        help="journal file (default: FILE.spp-import.sqlite next to the file). Without "
+        "--state, a file whose first rows match another FILE.spp-import.sqlite in its "
+        "directory that created rows (the file was renamed or copied) is refused: pass that "
+        "journal to continue, or a new path to import it again",
     )
     imp.add_argument(
         "--report",

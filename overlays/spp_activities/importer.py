@@ -4,7 +4,9 @@ The run, in order:
 
 1. Check the file can be read (format, header, encoding) and open the journal
    (`journal.py`), which locks it for this run and checks it belongs to the
-   same API. Rows a dead run left `sending` become `unknown`.
+   same API. Rows a dead run left `sending` become `unknown`. Before a new
+   default journal is made, a file imported before under another name is
+   refused (`earlier_import.py`).
 2. One pass over the file counts the rows (for the progress display) and
    compares every row the journal knows with what the file says now. If a row
    that was created, or may have been, changed at its position, the run stops
@@ -50,6 +52,7 @@ from spp_activities.cli import (
     EXIT_OK,
     EXIT_USAGE,
 )
+from spp_activities.earlier_import import ImportedBeforeError, check_not_imported_before
 from spp_activities.errors import ConfigurationError
 from spp_activities.import_output import (
     Output,
@@ -132,6 +135,7 @@ def run_import(
     try:
         fmt = detect_format(path, file_format)
         encoding = check_encoding(encoding)
+        default_state = state_path is None
         state_path = state_path if state_path is not None else jr.default_state_path(path)
         report_path = report_path if report_path is not None else default_report_path(path)
         if len({path.resolve(), state_path.resolve(), report_path.resolve()}) < 3:
@@ -145,6 +149,9 @@ def run_import(
             path, fmt, encoding, concurrency, retry_unknown, max_attempts, progress, out, err
         )
         _probe(settings)
+        if default_state and not state_path.exists():
+            # A renamed or copied file would get a new journal: all its rows sent again.
+            check_not_imported_before(path, fmt, encoding)
         if dry_run:
             return _dry_run(settings, state_path)
         # The client checks the configuration before the journal is created.
@@ -154,7 +161,7 @@ def run_import(
         journal = jr.Journal(state_path)
         journal.bind(_api_identity(client.base_url))
         return _run(settings, journal, report_path, client)
-    except (FileFormatError, jr.JournalError, ConfigurationError) as exc:
+    except (FileFormatError, jr.JournalError, ImportedBeforeError, ConfigurationError) as exc:
         print(f"spp-activities: error: {exc}", file=err)
         return EXIT_USAGE
     finally:

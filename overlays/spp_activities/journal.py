@@ -120,8 +120,59 @@ class Entry:
     reason: str | None
 
 
+#: How a default journal's name ends: FILE + this, next to FILE.
+DEFAULT_SUFFIX: Final = ".spp-import.sqlite"
+
+
 def default_state_path(source: Path) -> Path:
-    return source.with_name(source.name + ".spp-import.sqlite")
+    return source.with_name(source.name + DEFAULT_SUFFIX)
+
+
+@dataclass(frozen=True, slots=True)
+class Glance:
+    """Another import's journal as `glance` read it."""
+
+    path: Path
+    counts: dict[str, int]
+    digests: dict[int, bytes]  # row number -> digest, of the first rows it holds
+
+
+def glance(path: Path, up_to: int) -> Glance | None:
+    """Read the counts, and the digests of rows 1..`up_to`, of a journal this run does not own.
+
+    Nothing is written and no lock is waited for, so a run using the journal is
+    neither held up nor refused. A journal with no `-wal` file beside it was
+    closed cleanly and everything is in the main file: it is read as immutable,
+    taking no lock at all (a run that opens it meanwhile writes only to a new
+    `-wal`) and leaving no `-shm` behind. A `-wal` file means a run holds the
+    journal (its lock refuses this reader at once) or died (its last commits
+    are in the `-wal`, read through a plain read-only connection). None when
+    it is in use or cannot be read as a journal.
+    """
+    wal = path.with_name(path.name + "-wal")
+    query = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?{query}", uri=True, timeout=0)
+    except sqlite3.Error:
+        return None
+    try:
+        version = db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
+        if version is None or version[0] != SCHEMA_VERSION:
+            return None
+        counts = dict.fromkeys(STATES, 0)
+        for state, count in db.execute("SELECT state, COUNT(*) FROM rows GROUP BY state"):
+            counts[state] = count
+        digests = {
+            int(number): bytes(digest)
+            for number, digest in db.execute(
+                "SELECT number, digest FROM rows WHERE number <= ?", (up_to,)
+            )
+        }
+    except sqlite3.Error:
+        return None
+    finally:
+        db.close()
+    return Glance(path, counts, digests)
 
 
 class Journal:
