@@ -10,6 +10,7 @@ with bad input start as fast as `import httpx`.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
+    from spp_api.models import Activity
+
     from spp_activities.errors import SPPError
 
 PROG = "spp-activities"
@@ -382,14 +385,23 @@ def _run_create(args: argparse.Namespace) -> int:
         _error(describe_error(exc))
         return exit_code_for(exc)
 
+    payload = activity_json(activity)
     if args.json:
-        payload = activity.to_dict()
-        payload["client_id"] = args.client_id
-        print(json.dumps(payload, ensure_ascii=False))
+        print(json.dumps({**payload, "client_id": args.client_id}, ensure_ascii=False))
     else:
-        created = activity.created_at.isoformat().replace("+00:00", "Z")
+        created = payload["created_at"]
         print(f"Created activity {activity.id} for client {args.client_id} at {created}")
     return EXIT_OK
+
+
+def activity_json(activity: Activity) -> dict[str, Any]:
+    """The activity as the API sends it, timestamps in its format
+    (``2025-12-19T10:00:00.000000Z``), not Python's ``+00:00``."""
+    payload = activity.to_dict()
+    for name in ("created_at", "updated_at"):
+        stamp = getattr(activity, name).astimezone(datetime.UTC)
+        payload[name] = stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return payload
 
 
 # ---------------------------------------------------------------- import

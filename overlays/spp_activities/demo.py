@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from spp_activities import NotFoundError, SPPClient
+from spp_activities.cli import activity_json
 from spp_activities.sandbox import Sandbox
 
 DEMO_CLIENT_ID = 1
@@ -39,7 +40,7 @@ def run(out: TextIO | None = None) -> int:
                 f"Created activity #{activity.id} on client {DEMO_CLIENT_ID}'s timeline "
                 f"at {activity.created_at:%Y-%m-%d %H:%M:%S} UTC: {activity.content!r}"
             )
-            say(json.dumps(activity.to_dict(), indent=2, ensure_ascii=False))
+            say(json.dumps(activity_json(activity), indent=2, ensure_ascii=False))
             say()
             say(f"Logging an activity for client {UNKNOWN_CLIENT_ID}, which does not exist:")
             try:

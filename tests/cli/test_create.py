@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -34,7 +35,9 @@ def test_create_prints_a_readable_line(sandbox: Sandbox, run_cli: RunCli) -> Non
     (stored,) = sandbox.activities()
     assert stored["content"] == "Called about the invoice."
     assert stored["client_id"] == 3
-    assert result.out.startswith(f"Created activity {stored['id']} for client 3 at ")
+    assert result.out == (
+        f"Created activity {stored['id']} for client 3 at {stored['created_at']}\n"
+    )
     assert result.err == ""
 
 
@@ -51,7 +54,11 @@ def test_create_json_and_content_from_stdin(sandbox: Sandbox, run_cli: RunCli) -
     assert printed["content"] == content
     assert printed["client_id"] == 1
     assert printed["author"]["name"] == "Sandbox User"
-    assert sandbox.activities()[0]["content"] == content
+    stored = sandbox.activities()[0]
+    assert stored["content"] == content
+    # Timestamps as the API writes them (2025-12-19T10:00:00.000000Z), not Python's +00:00.
+    assert printed["created_at"] == stored["created_at"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", printed["updated_at"])
 
 
 def test_token_file_is_read_and_its_token_never_printed(

@@ -24,7 +24,7 @@ def test_demo_creates_an_activity_shows_a_handled_404_and_exits_0() -> None:
     assert activity["id"] == 1
     assert activity["content"] == demo.DEMO_CONTENT
     assert activity["author"] == {"id": 1, "name": "Sandbox User", "email": "sandbox@example.com"}
-    assert activity["created_at"].startswith("20")
+    assert re.fullmatch(r"20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", activity["created_at"])
     # The handled error, as a user sees it.
     assert "NotFoundError: 404 Not Found: Client not found." in text
     assert "may_have_been_created = False" in text
