@@ -41,24 +41,8 @@ if TYPE_CHECKING:
     )
     from .retry import RetryPolicy
 
-_ERRORS = (
-    "APIConnectionError",
-    "APIStatusError",
-    "APITimeoutError",
-    "AuthenticationError",
-    "BadRequestError",
-    "ConfigurationError",
-    "InvalidInputError",
-    "InvalidResponseError",
-    "NotFoundError",
-    "PermissionDeniedError",
-    "RateLimitError",
-    "SPPError",
-    "ServerError",
-    "UnprocessableEntityError",
-)
-
-#: Where each public name lives.
+#: Where the public names that are not errors live; every other name in
+#: ``__all__`` is an error class from ``spp_activities.errors``.
 _SOURCES: dict[str, str] = {
     "Activity": "spp_api.models",
     "Author": "spp_api.models",
@@ -67,7 +51,6 @@ _SOURCES: dict[str, str] = {
     "SPPClient": "spp_activities.client",
     "RetryPolicy": "spp_activities.retry",
     "__version__": "spp_activities.config",
-    **dict.fromkeys(_ERRORS, "spp_activities.errors"),
 }
 
 __all__ = [
@@ -96,9 +79,9 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    source = _SOURCES.get(name)
-    if source is None:
+    if name not in __all__:
         raise AttributeError(f"module 'spp_activities' has no attribute {name!r}")
+    source = _SOURCES.get(name, "spp_activities.errors")
     value = getattr(importlib.import_module(source), name)
     globals()[name] = value  # later look-ups skip this function
     return value
