@@ -101,7 +101,7 @@ async def _measure_level(
         # Warm-up fills each pool and sizes the batches: about `batch_seconds` each.
         warm = max(concurrency * 4, 50)
         rates = [warm / await _drive(variant, warm, concurrency) for variant in variants]
-        batch = max(concurrency * 4, 20, round(max(rates) * batch_seconds))
+        batch = max(concurrency * 2, 20, round(max(rates) * batch_seconds))
         deadline = time.perf_counter() + seconds
         while len(pair_ratios) < 3 or (time.perf_counter() < deadline and len(pair_ratios) < 400):
             order = variants if len(pair_ratios) % 2 == 0 else variants[::-1]

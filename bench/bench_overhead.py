@@ -104,7 +104,7 @@ def measure(
     url: str,
     *,
     calls: int,
-    batch: int = 50,
+    batch: int = 10,
     warmup: int = 200,
     token: str = SANDBOX_TOKEN,
     clients: int = 100,
