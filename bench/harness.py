@@ -1,8 +1,9 @@
 """Shared pieces of the benchmarks: servers in child processes, timing, results.
 
 Every server a benchmark talks to runs in its own process on a free loopback
-port, so it never shares the GIL with the client being measured. Each one is
-started and stopped here, and every wait is bounded.
+port, so it never shares the GIL with the client being measured; with two or
+more CPUs it is also pinned to the last one, away from the client (see
+pin_clients). Each one is started and stopped here, and every wait is bounded.
 """
 
 from __future__ import annotations
