@@ -37,6 +37,7 @@ from .config import (
     check_timeout,
     resolve_config,
 )
+from .content import is_blank
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -63,15 +64,6 @@ _SleepT = TypeVar("_SleepT")
 TimeoutArg = float | httpx.Timeout
 #: Per-call extra headers; ``None`` as a value removes a header the client would send.
 ExtraHeaders = Mapping[str, str | None]
-
-# Whitespace under both Python's and ECMAScript's definition, as the contract's
-# ``pattern: \S`` is also checked by JavaScript tools such as Prism: Python's
-# str.isspace() set plus U+FEFF.
-WHITESPACE = (
-    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
-    "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
-)
-
 
 # ---------------------------------------------------------------------------
 # The contract check for replies: derived from the generated attrs models.
@@ -491,7 +483,7 @@ def _check_content(content: object) -> None:
             f"content must be a str, got {type(content).__name__}; nothing was sent.",
             argument="content",
         )
-    if not content.strip(WHITESPACE):
+    if is_blank(content):
         raise InvalidInputError(
             "content must contain at least one non-whitespace character; nothing was sent.",
             argument="content",

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from spp_activities.client import WHITESPACE
+from spp_activities.content import is_blank
 
 FORMATS = ("csv", "jsonl")
 _EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -107,7 +107,7 @@ def validate(raw_client_id: str, content: str) -> tuple[int | None, str | None]:
     client_id = parse_whole_number(raw_client_id)
     if client_id is None:
         return None, f"client_id must be a whole number >= 1, got {raw_client_id!r}"
-    if not content.strip(WHITESPACE):
+    if is_blank(content):
         return client_id, "content is blank"
     if not content.isascii():
         try:

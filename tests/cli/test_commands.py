@@ -89,5 +89,8 @@ def test_help_and_bad_input_do_not_import_the_heavy_stack(argvs: list[list[str]]
     assert report["codes"][0] in (0, 2)
     loaded = {name.split(".")[0] for name in report["modules"]}
     assert not loaded & set(HEAVY)
+    if argvs[0][0] != "import" or "--help" in argvs[0]:
+        # Nor the client: help and rejecting bad input need neither httpx nor spp_api.
+        assert not loaded & {"httpx", "spp_api", "attrs"}
     if all("--help" in argv or argv[0] != "import" for argv in argvs):
         assert "spp_activities.importer" not in report["modules"]
