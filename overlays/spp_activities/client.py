@@ -106,6 +106,15 @@ class _Call:
             raise error
         return retry
 
+    def finish(self, parse: Callable[[httpx.Response], _T], response: httpx.Response) -> _T:
+        """``parse(response)``; a reply that breaks the contract says how many attempts
+        it took, like every other error."""
+        try:
+            return parse(response)
+        except _RequestFailure as error:
+            error.attempts = self._attempt
+            raise
+
     def _log(self, level: int, outcome: str, elapsed_ms: float, retry: Retry | None) -> None:
         logger.log(
             level,
@@ -465,7 +474,7 @@ class SPPClient(_BaseClient[httpx.Client, Callable[[float], object]]):
                 result = exc
             step = call.end(result)
             if isinstance(step, httpx.Response):
-                return finish(step)
+                return call.finish(finish, step)
             self._sleep(step.delay)
 
     def close(self) -> None:
@@ -536,7 +545,7 @@ class AsyncSPPClient(_BaseClient[httpx.AsyncClient, Callable[[float], Awaitable[
                 result = exc
             step = call.end(result)
             if isinstance(step, httpx.Response):
-                return finish(step)
+                return call.finish(finish, step)
             await self._sleep(step.delay)
 
     async def aclose(self) -> None:

@@ -15,6 +15,7 @@ import pytest
 from spp_activities import (
     APIConnectionError,
     APITimeoutError,
+    InvalidResponseError,
     RateLimitError,
     RetryPolicy,
     ServerError,
@@ -155,6 +156,15 @@ def test_the_retry_budget_runs_out(api: Any) -> None:
     assert "gave up after 3 attempts" in str(error)
     assert len(api.requests) == 3
     assert len(api.sleeps) == 2
+
+
+def test_a_broken_reply_after_a_retry_counts_every_attempt(api: Any) -> None:
+    api.reply(api.error(503, {"message": "Down"}), api.created({"id": 7}))
+    with pytest.raises(InvalidResponseError) as caught:
+        api.create(1, "x")
+    assert caught.value.attempts == 2
+    assert caught.value.may_have_been_created is True
+    assert len(api.requests) == 2
 
 
 def test_connect_errors_exhaust_the_budget_and_say_nothing_was_created(api: Any) -> None:
