@@ -6,12 +6,13 @@ import collections
 import csv
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 
-@dataclass
-class Run:
+class Run(Protocol):
+    """What the `run_cli` fixture (tests/conftest.py) returns."""
+
     code: int
     out: str
     err: str
