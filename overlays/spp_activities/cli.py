@@ -57,7 +57,7 @@ def _whole_number(what: str, maximum: int | None = None) -> Callable[[str], int]
     client_id is (int() would also take '1_0' as 10, and other scripts' digits)."""
 
     def parse(text: str) -> int:
-        from spp_activities.rows import parse_whole_number
+        from spp_activities.validation import parse_whole_number
 
         value = parse_whole_number(text)
         if value is None:
@@ -370,7 +370,9 @@ def _read_content(value: str) -> str:
 
 def _run_create(args: argparse.Namespace) -> int:
     content = _read_content(args.content)
-    if not content.strip():
+    from spp_activities.validation import is_blank
+
+    if is_blank(content):
         raise UsageError("content is empty: an activity needs at least one non-blank character")
     options = client_options(args)
 

@@ -31,7 +31,6 @@ from .config import (
     check_timeout,
     resolve_config,
 )
-from .content import is_blank
 from .errors import (
     ConfigurationError,
     InvalidInputError,
@@ -41,6 +40,7 @@ from .errors import (
 )
 from .replies import connection_error, parse_activity, status_error
 from .retry import Retry, RetryPolicy
+from .validation import is_blank
 
 __all__ = ["Activities", "ActivityCreator", "AsyncSPPClient", "RawResponse", "SPPClient"]
 

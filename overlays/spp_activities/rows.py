@@ -18,18 +18,16 @@ import codecs
 import csv
 import hashlib
 import json
-import re
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from spp_activities.content import is_blank
+from spp_activities.validation import is_blank, parse_whole_number
 
 FORMATS = ("csv", "jsonl")
 _EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _BOM = codecs.BOM_UTF8
-_WHOLE_NUMBER = re.compile(r"[0-9]+")
 # Generous, but bounded: an unterminated quote must not swallow a whole file.
 FIELD_SIZE_LIMIT = 16 * 1024 * 1024
 csv.field_size_limit(FIELD_SIZE_LIMIT)
@@ -90,14 +88,6 @@ def digest_of(raw_client_id: str, key: str | None, content: str) -> bytes:
     h.update(b"\x1f")
     h.update(content.encode("utf-8", "surrogatepass"))
     return h.digest()
-
-
-def parse_whole_number(text: str) -> int | None:
-    """ASCII digits (spaces around allowed) making a number >= 1, else None."""
-    text = text.strip()
-    if not _WHOLE_NUMBER.fullmatch(text) or int(text) < 1:
-        return None
-    return int(text)
 
 
 def validate(raw_client_id: str, content: str) -> tuple[int | None, str | None]:

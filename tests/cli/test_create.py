@@ -98,6 +98,8 @@ def test_there_is_no_token_flag(run_cli: RunCli) -> None:
         (["create", "--client-id", "1_0", "--content", "x"], "client ID"),  # int() says 10
         (["create", "--client-id", "\u0661", "--content", "x"], "client ID"),  # Arabic-Indic 1
         (["create", "--client-id", "1", "--content", "   "], "content is empty"),
+        # Blank by the contract's rule too (JavaScript's whitespace), not only str.strip()'s.
+        (["create", "--client-id", "1", "--content", "\ufeff \u3000"], "content is empty"),
         (["create", "--content", "x"], "--client-id"),
         (["frobnicate"], "invalid choice"),
         ([], "required"),

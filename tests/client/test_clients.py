@@ -210,7 +210,7 @@ def test_default_sleeps_are_used_when_none_is_injected() -> None:
     asyncio.run(run())
 
 
-@pytest.mark.parametrize("module", ["config", "errors", "retry", "client"])
+@pytest.mark.parametrize("module", ["config", "errors", "retry", "client", "validation"])
 def test_docstring_examples_hold(module: str) -> None:
     import doctest
     import importlib

@@ -8,8 +8,8 @@ from typing import Any
 
 import attrs
 import pytest
-from spp_activities.content import WHITESPACE
 from spp_activities.replies import _checker_for, _model_checker
+from spp_activities.validation import WHITESPACE
 from spp_api.types import UNSET, Unset
 
 
