@@ -87,7 +87,7 @@ def import_round(url: str, path: Path, folder: Path, concurrency: int, n: int) -
 
     out = io.StringIO()
     start = time.perf_counter()
-    code = run_import(
+    outcome = run_import(
         path,
         concurrency=concurrency,
         state_path=folder / f"journal-{n}.sqlite",
@@ -98,8 +98,8 @@ def import_round(url: str, path: Path, folder: Path, concurrency: int, n: int) -
         err=out,
     )
     elapsed = time.perf_counter() - start
-    if code != 0:
-        raise RuntimeError(f"import exited {code}: {out.getvalue()}")
+    if outcome != "done":
+        raise RuntimeError(f"import ended {outcome}: {out.getvalue()}")
     return elapsed
 
 

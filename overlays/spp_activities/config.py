@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .errors import ConfigurationError, SPPError
+from .vendor import DEFAULT_API_VERSION
 
 __all__ = [
     "DEFAULT_API_VERSION",
@@ -45,7 +46,6 @@ __all__ = [
 
 __version__ = "0.1.0"
 
-DEFAULT_API_VERSION = "2024-03-05"
 DEFAULT_MAX_RETRIES = 2
 #: The generated client waits forever by default; this one does not.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=10.0)

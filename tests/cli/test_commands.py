@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import spp_activities.demo
+import spp_activities.cli.demo
 import spp_activities.sandbox
 
 HEAVY = ("uvicorn", "starlette", "openapi_core", "tqdm")
@@ -58,7 +58,7 @@ def test_sandbox_rejects_bad_flags_with_2(run_cli: RunCli, args: list[str], says
 
 
 def test_demo_returns_the_demos_exit_code(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(spp_activities.demo, "run", lambda: 0)
+    monkeypatch.setattr(spp_activities.cli.demo, "run", lambda: 0)
     assert run_cli(["demo"]).code == 0
 
 

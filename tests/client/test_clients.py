@@ -157,7 +157,7 @@ def test_import_is_light() -> None:
         "spp_activities.sandbox",
         "spp_activities.importer",
         "spp_activities.cli",
-        "spp_activities.demo",
+        "spp_activities.cli.demo",
         "starlette",
         "uvicorn",
         "openapi_core",

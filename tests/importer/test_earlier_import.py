@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 from import_helpers import Run, append_csv, copies, numbered_rows, write_csv
-from spp_activities.journal import Journal
-from spp_activities.rows import read_rows
+from spp_activities.importer.journal import Journal
+from spp_activities.importer.rows import read_rows
 from spp_activities.sandbox import Sandbox
 
 HEADER = ["client_id", "content"]
@@ -89,8 +89,8 @@ def test_unrelated_files_and_journals_that_created_nothing_do_not_block(
 KILLED_MID_RUN = """
 import os, signal, sys
 from pathlib import Path
-from spp_activities import journal as jr
-from spp_activities.rows import read_rows
+from spp_activities.importer import journal as jr
+from spp_activities.importer.rows import read_rows
 rows = list(read_rows(Path(sys.argv[1]), "csv"))
 jr.Journal(Path(sys.argv[2])).commit([], rows)  # all marked `sending`, only in the -wal
 os.kill(os.getpid(), signal.SIGKILL)

@@ -22,7 +22,7 @@ from import_helpers import (
     write_jsonl,
 )
 from spp_activities.client import RawResponse
-from spp_activities.journal import Journal
+from spp_activities.importer.journal import Journal
 from spp_activities.sandbox import Sandbox
 
 AWKWARD = [

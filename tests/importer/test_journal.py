@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from spp_activities import journal as jr
-from spp_activities.importer import _api_identity
-from spp_activities.rows import Row, digest_of
+from spp_activities.importer import journal as jr
+from spp_activities.importer.rows import Row, digest_of
+from spp_activities.importer.runner import _api_identity
 
 
 def row(number: int, content: str = "hello", client_id: int = 1) -> Row:
@@ -39,8 +39,8 @@ def state(journal: jr.Journal, number: int) -> str | None:
 KILLED_AFTER_COMMIT = """
 import os, signal, sys
 from pathlib import Path
-from spp_activities import journal as jr
-from spp_activities.rows import Row
+from spp_activities.importer import journal as jr
+from spp_activities.importer.rows import Row
 rows = [Row(n, n + 1, None, 1, "x", bytes(16), raw_client_id="1") for n in (1, 2)]
 jr.Journal(Path(sys.argv[1])).commit([], rows)
 os.kill(os.getpid(), signal.SIGKILL)  # no close, no checkpoint: as if the power went

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 
 import pytest
-from spp_activities.pacing import Pacer, Reply, parse_rate_headers
+from spp_activities.importer.pacing import Pacer, Reply, parse_rate_headers
 
 
 class FakeClock:

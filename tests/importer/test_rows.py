@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 import pytest
-from spp_activities.rows import FileFormatError, detect_format, read_rows
+from spp_activities.importer.rows import FileFormatError, detect_format, read_rows
 
 
 def write_csv(path: Path, rows: list[list[str]]) -> Path:

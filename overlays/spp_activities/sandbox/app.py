@@ -27,7 +27,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from spp_activities.sandbox.contract import (
     CLIENT_NOT_FOUND,
-    DEFAULT_API_VERSION,
     UNAUTHENTICATED,
     ContractValidator,
     content_error,
@@ -36,6 +35,7 @@ from spp_activities.sandbox.faults import AFTER_STORE_FAULTS, FaultPlan
 from spp_activities.sandbox.options import ClientIds
 from spp_activities.sandbox.ratelimit import RateLimiter, ThrottleDecision
 from spp_activities.sandbox.store import ActivityStore, Author
+from spp_activities.vendor import DEFAULT_API_VERSION
 
 #: Where the sandbox's HTTP protocol puts the connection's transport in the ASGI scope.
 TRANSPORT_EXTENSION = "spp_activities.sandbox.transport"

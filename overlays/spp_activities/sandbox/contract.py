@@ -37,7 +37,6 @@ from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 from openapi_core.validation.schemas.factories import DialectSchemaValidatorsFactory
 
 SPEC_NAME = "openapi.yaml"
-DEFAULT_API_VERSION = "2024-03-05"
 CONTENT_REQUIRED = "The content field is required."
 CONTENT_NOT_STRING = "The content field must be a string."
 CLIENT_NOT_FOUND = "Client not found."

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from spp_activities.sandbox.options import SandboxOptionError
+from spp_activities.vendor import vendor_timestamp
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS activities (
@@ -42,11 +43,6 @@ class Author:
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "email": self.email}
-
-
-def vendor_timestamp(moment: datetime) -> str:
-    """The vendor's timestamp format: UTC with microseconds, e.g. 2025-12-19T10:00:00.000000Z."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class ActivityStore:

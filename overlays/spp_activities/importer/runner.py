@@ -6,7 +6,7 @@ The run, in order:
    (`journal.py`), which locks it for this run and checks it belongs to the
    same API. Rows a dead run left `sending` become `unknown`. Before a new
    default journal is made, a file imported before under another name is
-   refused (`earlier_import.py`).
+   refused (`earlier.py`).
 2. One pass over the file counts the rows (for the progress display) and
    compares every row the journal knows with what the file says now. If a row
    that was created, or may have been, changed at its position, the run stops
@@ -23,7 +23,7 @@ The run, in order:
    and never re-sent unless the user passes --retry-unknown.
 5. At the end (or on Ctrl-C, when the token is refused, or when the API cannot
    be reached) the journal is settled, a CSV report lists every failed and
-   unknown row, and a summary is printed (`import_output.py`).
+   unknown row, and a summary is printed (`output.py`).
 
 Memory does not depend on the file's size: rows are streamed, and per-row
 state lives in the journal on disk.
@@ -40,21 +40,15 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from spp_activities import journal as jr
-from spp_activities.cli import (
-    EXIT_AUTH,
-    EXIT_IMPORT_INCOMPLETE,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_USAGE,
-)
-from spp_activities.earlier_import import ImportedBeforeError, check_not_imported_before
 from spp_activities.errors import ConfigurationError
-from spp_activities.import_output import (
+from spp_activities.importer import journal as jr
+from spp_activities.importer.earlier import ImportedBeforeError, check_not_imported_before
+from spp_activities.importer.output import (
     Output,
     Progress,
     Tally,
@@ -63,8 +57,14 @@ from spp_activities.import_output import (
     problem_line,
     write_report,
 )
-from spp_activities.pacing import AsyncPacer, Pacer, Reply, parse_rate_headers
-from spp_activities.rows import FileFormatError, Row, check_encoding, detect_format, read_rows
+from spp_activities.importer.pacing import AsyncPacer, Pacer, Reply, parse_rate_headers
+from spp_activities.importer.rows import (
+    FileFormatError,
+    Row,
+    check_encoding,
+    detect_format,
+    read_rows,
+)
 
 if TYPE_CHECKING:
     from spp_activities.client import AsyncSPPClient
@@ -84,6 +84,16 @@ class _Batch:
     invalid: list[Row] = field(default_factory=list)
     skipped: int = 0
     unknown: int = 0
+
+
+class ImportOutcome(StrEnum):
+    """How a run ended; the command line maps each to its exit code."""
+
+    DONE = "done"  # every row created (or, for a dry run, valid)
+    INCOMPLETE = "incomplete"  # some rows failed, are invalid or unknown: see the report
+    REFUSED = "refused"  # the API refused the token
+    INVALID = "invalid"  # the file, journal or settings were refused; nothing was sent
+    INTERRUPTED = "interrupted"  # Ctrl-C or SIGTERM; the same command continues
 
 
 class ImportStopped(Exception):
@@ -126,8 +136,8 @@ def run_import(
     client_options: Mapping[str, Any] | None = None,
     out: Output | None = None,
     err: Output | None = None,
-) -> int:
-    """Run an import; returns the exit code. See the module docstring."""
+) -> ImportOutcome:
+    """Run an import; returns how it ended. See the module docstring."""
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
     client: AsyncSPPClient | None = None
@@ -163,7 +173,7 @@ def run_import(
         return _run(settings, journal, report_path, client)
     except (FileFormatError, jr.JournalError, ImportedBeforeError, ConfigurationError) as exc:
         print(f"spp-activities: error: {exc}", file=err)
-        return EXIT_USAGE
+        return ImportOutcome.INVALID
     finally:
         if journal is not None:
             journal.close()
@@ -241,7 +251,7 @@ def _refuse_edited(
     )
 
 
-def _dry_run(settings: _Settings, state_path: Path) -> int:
+def _dry_run(settings: _Settings, state_path: Path) -> ImportOutcome:
     err = settings.err
     total = invalid = 0
     for row in read_rows(settings.path, settings.fmt, settings.encoding):
@@ -270,8 +280,8 @@ def _dry_run(settings: _Settings, state_path: Path) -> int:
         )
     print(line + " Nothing was sent.", file=settings.out)
     if conflicts:
-        return EXIT_USAGE  # the real run would refuse the file
-    return EXIT_OK if invalid == 0 else EXIT_IMPORT_INCOMPLETE
+        return ImportOutcome.INVALID  # the real run would refuse the file
+    return ImportOutcome.DONE if invalid == 0 else ImportOutcome.INCOMPLETE
 
 
 # ---------------------------------------------------------------- the run
@@ -282,7 +292,7 @@ def _run(
     journal: jr.Journal,
     report_path: Path,
     client: AsyncSPPClient,
-) -> int:
+) -> ImportOutcome:
     recovered = journal.recover()
     if recovered:
         print(
@@ -324,10 +334,12 @@ def _run(
         journal.path,
     )
     if state.stop == "authentication":
-        return EXIT_AUTH
+        return ImportOutcome.REFUSED
     if state.stop == "interrupted":
-        return EXIT_INTERRUPTED
-    return EXIT_OK if tally.failed == 0 and tally.unknown == 0 else EXIT_IMPORT_INCOMPLETE
+        return ImportOutcome.INTERRUPTED
+    return (
+        ImportOutcome.DONE if tally.failed == 0 and tally.unknown == 0 else ImportOutcome.INCOMPLETE
+    )
 
 
 class _Runner:

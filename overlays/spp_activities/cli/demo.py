@@ -11,19 +11,30 @@ import json
 import sys
 import tempfile
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from spp_activities import NotFoundError, SPPClient
-from spp_activities.cli import activity_json
-from spp_activities.sandbox import Sandbox
+from spp_activities.cli.common import activity_json
 
 DEMO_CLIENT_ID = 1
 UNKNOWN_CLIENT_ID = 999999
 DEMO_CONTENT = "Client called to discuss project requirements."
 
 
+def add_parser(sub: Any) -> None:
+    demo = sub.add_parser(
+        "demo",
+        help="start an embedded sandbox and show the client at work",
+        description="Start an embedded sandbox on a free port, create an activity through "
+        "SPPClient and show one handled error.",
+    )
+    demo.set_defaults(handler=lambda args: run())
+
+
 def run(out: TextIO | None = None) -> int:
     """Run the demo, printing to `out` (default stdout); 0 when everything behaved."""
+    from spp_activities import NotFoundError, SPPClient
+    from spp_activities.sandbox import Sandbox
+
     stream = out if out is not None else sys.stdout
 
     def say(line: str = "") -> None:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from spp_activities import journal as jr
-from spp_activities.rows import Row
+from spp_activities.importer import journal as jr
+from spp_activities.importer.rows import Row
 
 PROGRESS_INTERVAL = 3.0  # seconds between plain progress lines
 REPORT_COLUMNS = ("row", "line", "key", "client_id", "outcome", "http_status", "reason")

@@ -17,8 +17,8 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from spp_activities import journal as jr
-from spp_activities.rows import read_rows
+from spp_activities.importer import journal as jr
+from spp_activities.importer.rows import read_rows
 
 #: How many of the file's first rows must match a journal's (those both hold).
 ROWS_COMPARED = 3

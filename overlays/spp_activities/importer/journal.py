@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from spp_activities.rows import Row
+from spp_activities.importer.rows import Row
 
 SENDING: Final = "sending"
 CREATED: Final = "created"

@@ -1,0 +1,65 @@
+"""Exit codes of `spp-activities` (fixed by the product brief; the README has the table),
+and the mapping from an error or an import's outcome to one."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from spp_activities.importer import ImportOutcome
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    UNEXPECTED = 1
+    USAGE = 2  # usage or invalid input; nothing was sent
+    AUTH = 3  # 401/403
+    NOT_FOUND = 4  # 404
+    REJECTED = 5  # 400/422 and other 4xx: the API said no, nothing was created
+    TEMPORARY = 6  # 429/503/could not connect, after retries; nothing was created
+    UNKNOWN = 7  # the activity may exist
+    IMPORT_INCOMPLETE = 8  # some rows failed or are unknown: see the report
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
+
+
+class UsageError(Exception):
+    """Bad command-line input, detected before anything is sent (exit 2)."""
+
+
+def exit_code_for(exc: BaseException) -> ExitCode:
+    """Map an error to the documented exit code."""
+    from spp_activities import errors
+
+    if isinstance(exc, errors.InvalidInputError | errors.ConfigurationError | UsageError):
+        return ExitCode.USAGE
+    if isinstance(exc, errors.AuthenticationError | errors.PermissionDeniedError):
+        return ExitCode.AUTH
+    if isinstance(exc, errors.NotFoundError):
+        return ExitCode.NOT_FOUND
+    if isinstance(exc, errors.BadRequestError | errors.UnprocessableEntityError):
+        return ExitCode.REJECTED
+    if isinstance(exc, errors.SPPError):
+        if exc.may_have_been_created:
+            return ExitCode.UNKNOWN
+        if (
+            isinstance(exc, errors.APIStatusError)
+            and 400 <= exc.status_code < 500
+            and not isinstance(exc, errors.RateLimitError)
+        ):
+            # Another 4xx (409, 418, ...): the API said no, nothing was created.
+            return ExitCode.REJECTED
+        return ExitCode.TEMPORARY
+    return ExitCode.UNEXPECTED
+
+
+def exit_code_for_import(outcome: ImportOutcome) -> ExitCode:
+    from spp_activities.importer import ImportOutcome
+
+    return {
+        ImportOutcome.DONE: ExitCode.OK,
+        ImportOutcome.INCOMPLETE: ExitCode.IMPORT_INCOMPLETE,
+        ImportOutcome.REFUSED: ExitCode.AUTH,
+        ImportOutcome.INVALID: ExitCode.USAGE,
+        ImportOutcome.INTERRUPTED: ExitCode.INTERRUPTED,
+    }[outcome]
