@@ -7,7 +7,7 @@ import json
 import re
 import threading
 
-from spp_activities import demo
+from spp_activities.cli import demo
 
 
 def test_demo_creates_an_activity_shows_a_handled_404_and_exits_0() -> None:
