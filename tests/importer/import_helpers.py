@@ -46,7 +46,8 @@ def copies(stored: Sequence[dict[str, object]]) -> collections.Counter[str]:
 
 
 def read_report(path: Path) -> list[dict[str, str]]:
+    """The worksheet's rows (it is written UTF-8 with a BOM, for Excel)."""
     if not path.exists():
         return []
-    with path.open(newline="", encoding="utf-8") as handle:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
         return list(csv.DictReader(handle))

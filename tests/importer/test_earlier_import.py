@@ -50,7 +50,7 @@ def test_a_renamed_file_is_refused_until_the_journal_is_chosen(
 
     resumed = run_cli(["import", renamed, "--state", old], **env)
     assert resumed.code == 0, resumed.err
-    assert "created 5, skipped 20" in resumed.out
+    assert "This run: created 5, failed 0, invalid 0, unknown 0, done before 20 " in resumed.out
     stored = copies(sandbox.activities())
     assert len(stored) == 25
     assert set(stored.values()) == {1}

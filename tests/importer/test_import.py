@@ -93,8 +93,8 @@ def test_bad_rows_are_reported_and_the_run_goes_on(
     assert problems["d"]["outcome"] == "failed"
     assert problems["d"]["http_status"] == "404"
     assert "Client not found" in problems["d"]["reason"]  # the server's own message
-    assert "created 2" in result.out
-    assert "failed 3 (2 invalid), unknown 0" in result.out
+    assert "This run: created 2, failed 1, invalid 2, unknown 0" in result.out
+    assert "All runs: created 2, skipped 0, failed 1, invalid 2, unknown 0." in result.out
     # Each problem is named once, in one format, with its row, line and key.
     assert "invalid: row 2 (line 3, key b): client_id must be" in result.err
     assert "invalid: row 3 (line 4, key c): content is blank" in result.err
@@ -110,7 +110,7 @@ def test_bad_rows_are_reported_and_the_run_goes_on(
         token=sandbox.token,
     )
     assert again.code == 0, again.err
-    assert "skipped 2" in again.out
+    assert "This run: created 3, failed 0, invalid 0, unknown 0, done before 2 " in again.out
     assert sorted(copies(sandbox.activities()).values()) == [1] * 5
     assert not report.exists()  # no stale report
 
@@ -125,9 +125,10 @@ def test_rerun_skips_done_rows_and_picks_up_appended_ones(
     append_csv(path, numbered_rows(45, start=30))
     second = run_cli(args, workspace=sandbox.workspace_url, token=sandbox.token)
     assert second.code == 0, second.err
-    assert "created 15, skipped 30" in second.out
+    assert "This run: created 15, failed 0, invalid 0, unknown 0, done before 30 " in second.out
+    assert "All runs: created 45, " in second.out
     third = run_cli(args, workspace=sandbox.workspace_url, token=sandbox.token)
-    assert "created 0, skipped 45" in third.out
+    assert "This run: created 0, failed 0, invalid 0, unknown 0, done before 45 " in third.out
     stored = copies(sandbox.activities())
     assert len(stored) == 45
     assert set(stored.values()) == {1}
@@ -316,7 +317,7 @@ def test_a_journal_is_not_reused_for_another_workspace(
     # The same workspace spelled differently is the same workspace.
     same = run_cli(["import", path], workspace=trial.workspace_url.upper() + "/", token=trial.token)
     assert same.code == 0, same.err
-    assert "skipped 5" in same.out
+    assert "done before 5" in same.out
     fresh = run_cli(
         ["import", path, "--state", tmp_path / "other.sqlite"],
         workspace=other.workspace_url,
@@ -377,7 +378,11 @@ def test_a_bug_in_a_worker_ends_the_run_with_exit_1_instead_of_hanging(
     # The rows whose reply was lost to the bug are unknown, never silently re-sent.
     again = run_cli(args, workspace=sandbox.workspace_url, token=sandbox.token)
     assert again.code == 8
-    assert f"created {50 - sent}, skipped 0 (done before), failed 0, unknown {sent}" in again.out
+    assert f"This run: created {50 - sent}, failed 0, invalid 0, unknown 0, " in again.out
+    assert f"unknown before {sent} " in again.out
+    assert f"All runs: created {50 - sent}, skipped 0, failed 0, invalid 0, unknown {sent}." in (
+        again.out
+    )
     assert set(copies(sandbox.activities()).values()) == {1}
 
 

@@ -7,7 +7,14 @@ import io
 from pathlib import Path
 
 import pytest
-from spp_activities.importer.rows import FileFormatError, detect_format, read_rows
+from spp_activities.importer.rows import (
+    FileFormatError,
+    Source,
+    check_decodes,
+    detect_format,
+    find_delimiter,
+    read_rows,
+)
 
 
 def write_csv(path: Path, rows: list[list[str]]) -> Path:
@@ -158,7 +165,7 @@ def test_utf_8_sig_is_utf_8_with_its_bom_skipped(tmp_path: Path) -> None:
     [
         ("", "empty"),
         ("client_id,body\n1,x\n", "lacks column"),
-        ("client_id;content\n1;x\n", "separated by ';'"),  # a European spreadsheet's CSV
+        ("client_id|content\n1|x\n", r"separated by '\|'\? pass --delimiter"),
         ("client_id,content,content\n", "repeats"),
     ],
 )
@@ -266,3 +273,87 @@ def test_reading_streams(tmp_path: Path) -> None:
     first = next(rows)
     assert first.content == "row 0"
     rows.close()
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_the_delimiter_is_found_from_the_header(tmp_path: Path, delimiter: str) -> None:
+    """Comma, semicolon (a European Excel's CSV) and tab, with the delimiter of the
+    others inside the content."""
+    path = tmp_path / "a.csv"
+    text = f'Client_ID{delimiter}Content{delimiter}Key\r\n7{delimiter}"a, b; c\td"{delimiter}k\r\n'
+    path.write_text(text, encoding="utf-8")
+    assert find_delimiter(path) == delimiter
+    (row,) = read_rows(path, "csv")
+    assert (row.client_id, row.content, row.key, row.error) == (7, "a, b; c\td", "k", None)
+
+
+@pytest.mark.parametrize(("given", "expected"), [("semicolon", ";"), (";", ";"), ("tab", "\t")])
+def test_an_explicit_delimiter_wins(tmp_path: Path, given: str, expected: str) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text(f"client_id{expected}content\n1{expected}x,y\n", encoding="utf-8")
+    source = Source.open(path, None, "utf-8", given)
+    assert source.delimiter == expected
+    (row,) = source.rows()
+    assert row.content == "x,y"
+
+
+@pytest.mark.parametrize("given", ["ab", '"', "x", ""])
+def test_a_bad_delimiter_is_refused_naming_the_flag(tmp_path: Path, given: str) -> None:
+    path = write_csv(tmp_path / "a.csv", [["client_id", "content"]])
+    with pytest.raises(FileFormatError, match="--delimiter must be one character"):
+        Source.open(path, None, "utf-8", given)
+
+
+def test_the_header_is_quoted_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("Client ID,Notes Text\n1,x\n", encoding="utf-8")
+    with pytest.raises(FileFormatError, match="it has: 'Client ID', 'Notes Text'"):
+        Source.open(path)
+    path.write_text("Client_ID,Content,CONTENT\n", encoding="utf-8")
+    with pytest.raises(FileFormatError, match=r"repeats column.*'CONTENT'"):
+        Source.open(path)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("12.0", 12), ("12.", 12), (" 7.00 ", 7), ("12", 12)]
+)
+def test_integral_decimals_are_client_ids_in_csv_as_in_jsonl(
+    tmp_path: Path, raw: str, expected: int
+) -> None:
+    """pandas writes 12.0 for a column with a missing value."""
+    path = write_csv(tmp_path / "a.csv", [["client_id", "content"], [raw, "x"]])
+    (row,) = read_rows(path, "csv")
+    assert (row.client_id, row.error) == (expected, None)
+
+
+@pytest.mark.parametrize("raw", ["12.5", "0.0", "1e3", ".0", "12,0"])
+def test_other_decimals_are_not_client_ids(tmp_path: Path, raw: str) -> None:
+    path = write_csv(tmp_path / "a.csv", [["client_id", "content"], [raw, "x"]])
+    (row,) = read_rows(path, "csv")
+    assert row.client_id is None
+    assert row.error is not None
+
+
+def test_a_file_in_another_encoding_stops_with_line_byte_and_a_guess(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    lines = ["client_id;content"] + [f"{i};Rückruf wegen Rechnung Nr. {i}" for i in range(1, 40)]
+    lines.append("40;Kunde möchte Änderung \u2013 bitte prüfen, Grüße")
+    path.write_bytes("\r\n".join(lines).encode("cp1252"))
+    with pytest.raises(FileFormatError) as caught:
+        check_decodes(path, "utf-8")
+    message = str(caught.value)
+    assert "is not valid utf-8: line 2, byte 4 of the line (b'\\xfc')" in message
+    assert "--encoding cp1252" in message or "--encoding windows-1252" in message
+    check_decodes(path, "cp1252")  # and that one reads
+
+
+def test_without_charset_normalizer_the_hint_is_plain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "charset_normalizer", None)
+    path = tmp_path / "a.csv"
+    path.write_bytes("client_id,content\n1,caf\xe9\n".encode("latin-1"))
+    with pytest.raises(FileFormatError, match=r"line 2, byte 6.*Pass --encoding"):
+        check_decodes(path, "utf-8")

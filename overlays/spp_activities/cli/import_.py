@@ -34,7 +34,15 @@ def add_parser(sub: Any) -> None:
     imp.add_argument(
         "--encoding",
         default="utf-8",
-        help="text encoding of the file, ASCII-compatible (default: utf-8; a BOM is skipped)",
+        help="text encoding of the file, ASCII-compatible, e.g. cp1252 for a spreadsheet saved "
+        "on Windows (default: utf-8; a BOM is skipped). The whole file is checked before "
+        "anything is sent",
+    )
+    imp.add_argument(
+        "--delimiter",
+        metavar="CHAR",
+        help="CSV delimiter: comma, semicolon, tab or one character (default: found from the "
+        "header)",
     )
     imp.add_argument(
         "--concurrency",
@@ -59,12 +67,28 @@ def add_parser(sub: Any) -> None:
         "--report",
         type=Path,
         metavar="PATH",
-        help="CSV report of failed and unknown rows (default: FILE.spp-import-report.csv)",
+        help="the worksheet: a CSV of the failed, invalid and unknown rows, with an empty "
+        "decision column to fill in (default: FILE.spp-import-report.csv)",
+    )
+    imp.add_argument(
+        "--apply",
+        type=Path,
+        metavar="REPORT",
+        help="apply the decisions of a filled-in worksheet to the journal (created: record, "
+        "never send; send: the next run sends it once; skip: leave out for good), saying "
+        "what it will do first; sends nothing (with --dry-run, changes nothing)",
+    )
+    imp.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="record invalid rows, and rows the API rejected (404 unknown client, 422...), as "
+        "skipped for good, so that the import can finish",
     )
     imp.add_argument(
         "--dry-run",
         action="store_true",
-        help="validate the whole file and send nothing (needs no token)",
+        help="validate the whole file, write the worksheet of invalid rows, and send nothing "
+        "(needs no token)",
     )
     imp.add_argument(
         "--retry-unknown",
@@ -90,18 +114,21 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    options = {} if args.dry_run else client_options(args)
+    options = {} if args.dry_run or args.apply else client_options(args)
     from spp_activities.importer import run_import
 
     outcome = run_import(
         args.file,
         file_format=args.format,
         encoding=args.encoding,
+        delimiter=args.delimiter,
         concurrency=args.concurrency,
         state_path=args.state,
         report_path=args.report,
         dry_run=args.dry_run,
         retry_unknown=args.retry_unknown,
+        skip_invalid=args.skip_invalid,
+        apply=args.apply,
         max_attempts=args.max_attempts,
         progress=args.progress,
         client_options=options,

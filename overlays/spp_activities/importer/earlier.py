@@ -18,7 +18,7 @@ import itertools
 from pathlib import Path
 
 from spp_activities.importer import journal as jr
-from spp_activities.importer.rows import read_rows
+from spp_activities.importer.rows import Source
 
 #: How many of the file's first rows must match a journal's (those both hold).
 ROWS_COMPARED = 3
@@ -28,11 +28,12 @@ class ImportedBeforeError(Exception):
     """The file looks like one imported before with another journal (nothing was sent)."""
 
 
-def check_not_imported_before(path: Path, fmt: str, encoding: str) -> None:
+def check_not_imported_before(source: Source) -> None:
     """Raise ImportedBeforeError if a default journal beside `path` has created (or
     maybe created) rows and its first rows are this file's first rows."""
+    path = source.path
     first: dict[int, bytes] = {}
-    rows = read_rows(path, fmt, encoding)
+    rows = source.rows()
     try:
         for row in itertools.islice(rows, ROWS_COMPARED):
             first[row.number] = row.digest

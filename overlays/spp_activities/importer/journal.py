@@ -13,13 +13,18 @@ tell "the same row" from "an edited row". States:
     failed    the API refused it or it could not be sent, nothing was created;
               sent again by the next run
     invalid   the row failed validation; checked again by the next run
+    skipped   left out for good, by the user's decision (a worksheet's `skip`,
+              or --skip-invalid); never sent while the row says the same
 
-Writes come in batches: one transaction carries the outcomes that arrived
-since the last one and the `sending` marks of the next rows to go (group
-commit). WAL with synchronous=FULL makes each commit durable before the rows
-it marks are released, also across a power cut. The journal stores no
-content and no token: only positions, digests, keys, client IDs, statuses,
-and the API root its rows were sent to.
+A row's `sending` mark is committed just before its request leaves, together
+with the outcomes that arrived since the last commit (group commit), so a
+run that dies leaves at most one `sending` row per worker. WAL with
+synchronous=NORMAL makes a commit an append to the WAL file without an
+fsync: it survives the process being killed (the operating system keeps the
+write), not a power cut, which may lose the last commits. The journal stores
+no content and no token: only positions, digests, keys, client IDs,
+statuses, the API root its rows were sent to, and a random id that a report
+names so that it can be applied only to the journal it came from.
 
 One run at a time: a run holds an exclusive lock on the journal until it
 ends (the operating system drops it if the process dies), so a second import
@@ -28,23 +33,41 @@ on the same journal, which would send the same rows again, is refused.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Final
 
 from spp_activities.importer.rows import Row
 
-SENDING: Final = "sending"
-CREATED: Final = "created"
-UNKNOWN: Final = "unknown"
-FAILED: Final = "failed"
-INVALID: Final = "invalid"
-STATES = (SENDING, CREATED, UNKNOWN, FAILED, INVALID)
+
+class State(StrEnum):
+    """What the journal knows of a row (see the module docstring)."""
+
+    SENDING = "sending"
+    CREATED = "created"
+    UNKNOWN = "unknown"
+    FAILED = "failed"
+    INVALID = "invalid"
+    SKIPPED = "skipped"
+
+
+SENDING: Final = State.SENDING
+CREATED: Final = State.CREATED
+UNKNOWN: Final = State.UNKNOWN
+FAILED: Final = State.FAILED
+INVALID: Final = State.INVALID
+SKIPPED: Final = State.SKIPPED
+STATES = tuple(State)
 # States whose row may exist in SPP: editing such a row in the file is refused.
 MAY_EXIST = (CREATED, UNKNOWN, SENDING)
+# States a user has yet to decide (the rows of the report's worksheet).
+UNDECIDED = (FAILED, INVALID, UNKNOWN, SENDING)
 
 SCHEMA_VERSION = "1"
 _SCHEMA = """
@@ -99,7 +122,7 @@ class Outcome:
     """What became of one row."""
 
     row: Row
-    state: str
+    state: State
     http_status: int | None = None
     activity_id: int | None = None
     reason: str | None = None
@@ -114,10 +137,13 @@ class Entry:
     digest: bytes
     key: str | None
     client_id: str
-    state: str
+    state: State
     http_status: int | None
     activity_id: int | None
     reason: str | None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "state", State(self.state))
 
 
 #: How a default journal's name ends: FILE + this, next to FILE.
@@ -133,7 +159,7 @@ class Glance:
     """Another import's journal as `glance` read it."""
 
     path: Path
-    counts: dict[str, int]
+    counts: dict[State, int]
     digests: dict[int, bytes]  # row number -> digest, of the first rows it holds
 
 
@@ -161,7 +187,7 @@ def glance(path: Path, up_to: int) -> Glance | None:
             return None
         counts = dict.fromkeys(STATES, 0)
         for state, count in db.execute("SELECT state, COUNT(*) FROM rows GROUP BY state"):
-            counts[state] = count
+            counts[State(state)] = count
         digests = {
             int(number): bytes(digest)
             for number, digest in db.execute(
@@ -192,13 +218,12 @@ class Journal:
                 # Set before WAL is entered: the lock is then kept until close().
                 self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
                 self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute("PRAGMA synchronous=FULL")
+                # No fsync per commit: a commit survives a killed process, not a power cut.
+                self._db.execute("PRAGMA synchronous=NORMAL")
                 self._db.executescript(_SCHEMA)
-                self._db.execute("BEGIN EXCLUSIVE")
-                self._db.execute(
-                    "INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,)
-                )
-                self._db.execute("COMMIT")
+                with self.transaction("BEGIN EXCLUSIVE") as db:
+                    db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+                    db.execute("INSERT OR IGNORE INTO meta VALUES ('id', ?)", (uuid.uuid4().hex,))
             version = self._db.execute("SELECT value FROM meta WHERE name='schema'").fetchone()
         except sqlite3.Error as exc:
             if getattr(exc, "sqlite_errorname", None) == "SQLITE_BUSY":
@@ -214,6 +239,24 @@ class Journal:
 
     def close(self) -> None:
         self._db.close()
+
+    @contextlib.contextmanager
+    def transaction(self, begin: str = "BEGIN IMMEDIATE") -> Iterator[sqlite3.Connection]:
+        """One transaction: committed if the block ends normally, else rolled back."""
+        db = self._db
+        db.execute(begin)
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    @property
+    def id(self) -> str:
+        """This journal's random id (a journal from before ids has none: "")."""
+        found = self._db.execute("SELECT value FROM meta WHERE name = 'id'").fetchone()
+        return "" if found is None else str(found[0])
 
     # ------------------------------------------------------------ reading
 
@@ -242,11 +285,21 @@ class Journal:
             if found[5] in wanted:
                 yield Entry(*found)
 
-    def counts(self) -> dict[str, int]:
+    def counts(self, up_to: int | None = None) -> dict[State, int]:
+        """Rows per state (of those numbered up to `up_to`)."""
         result = dict.fromkeys(STATES, 0)
-        for state, count in self._db.execute("SELECT state, COUNT(*) FROM rows GROUP BY state"):
-            result[state] = count
+        for state, count in self._db.execute(
+            "SELECT state, COUNT(*) FROM rows WHERE ?1 IS NULL OR number <= ?1 GROUP BY state",
+            (up_to,),
+        ):
+            result[State(state)] = count
         return result
+
+    def settled(self, up_to: int, *, retry_unknown: bool) -> int:
+        """How many of the first `up_to` rows a run will not send: created, skipped, and
+        (unless re-sent) unknown. For the progress display's rate and ETA."""
+        counts = self.counts(up_to)
+        return counts[CREATED] + counts[SKIPPED] + (0 if retry_unknown else counts[UNKNOWN])
 
     # ------------------------------------------------------------ writing
 
@@ -287,13 +340,11 @@ class Journal:
         return cursor.rowcount
 
     def commit(self, outcomes: Sequence[Outcome], sending: Sequence[Row]) -> None:
-        """One durable transaction: record `outcomes`, then mark `sending` rows."""
+        """One transaction: record `outcomes`, then mark `sending` rows."""
         if not outcomes and not sending:
             return
         now = time.time()
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self.transaction() as db:
             if outcomes:
                 db.executemany(
                     _RECORD,
@@ -318,19 +369,28 @@ class Journal:
                     _MARK_SENDING,
                     [(r.number, r.line, r.digest, r.key, r.raw_client_id, now) for r in sending],
                 )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+
+    def decide(self, decisions: Sequence[tuple[int, State, str]]) -> None:
+        """Set rows (by number) to a decided state with a reason, in one transaction.
+
+        Only rows still undecided change: the caller checked them, and a row
+        that moved since is left as it is."""
+        if not decisions:
+            return
+        now = time.time()
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE rows SET state = ?, reason = ?, http_status = NULL, updated_at = ? "
+                "WHERE number = ? AND state IN ('failed', 'invalid', 'unknown', 'sending')",
+                [(state, reason, now, number) for number, state, reason in decisions],
+            )
 
     def forget(self, rows: Sequence[Row]) -> None:
         """Undo the `sending` marks of rows that were never sent (a clean stop)."""
         if not rows:
             return
         numbers = [(r.number,) for r in rows]
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self.transaction() as db:
             db.executemany(
                 "DELETE FROM rows WHERE number = ? AND state = 'sending' AND prev_state IS NULL",
                 numbers,
@@ -340,7 +400,3 @@ class Journal:
                 "reason = prev_reason, sends = sends - 1 WHERE number = ? AND state = 'sending'",
                 numbers,
             )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise

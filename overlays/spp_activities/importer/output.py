@@ -1,12 +1,10 @@
-"""What a user sees of an import: the progress display, the report file, the summary."""
+"""What a user sees of an import while it runs and at its end: progress and the summary."""
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import os
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -14,12 +12,20 @@ from spp_activities.importer import journal as jr
 from spp_activities.importer.rows import Row
 
 PROGRESS_INTERVAL = 3.0  # seconds between plain progress lines
-REPORT_COLUMNS = ("row", "line", "key", "client_id", "outcome", "http_status", "reason")
 
 
 class Output(Protocol):
     def write(self, text: str, /) -> int: ...
     def flush(self) -> None: ...
+
+
+class ProgressMode(StrEnum):
+    """--progress: a bar on a terminal and lines otherwise (auto), or as named."""
+
+    AUTO = "auto"
+    BAR = "bar"
+    LINES = "lines"
+    NONE = "none"
 
 
 def default_report_path(source: Path) -> Path:
@@ -36,56 +42,71 @@ def problem_line(what: str, row: Row, reason: str) -> str:
 
 @dataclass
 class Tally:
-    """What this run did, for the progress display and the summary."""
+    """What this run did, for the progress display and the summary. Every count is of
+    this run; the summary's "all runs" figures come from the journal."""
 
     total: int = 0  # data rows in the file
-    created: int = 0  # created by this run
-    skipped: int = 0  # created by an earlier run
-    failed: int = 0  # rejected, invalid, or could not be sent: nothing created
-    unknown: int = 0  # may exist: this run's unknowns plus earlier ones not retried
-    invalid: int = 0  # of `failed`, rows that failed validation
+    to_send: int = 0  # rows this run has to send or check (0: not known)
+    created: int = 0
+    skipped: int = 0  # recorded skipped by this run (--skip-invalid)
+    failed: int = 0  # sent and refused, or could not be sent: nothing created
+    invalid: int = 0  # failed validation
+    unknown: int = 0  # sent, and may exist
+    sent: int = 0  # rows sent by this run (each counted once, however many attempts)
+    done_before: int = 0  # rows settled by earlier runs: created or skipped
+    unknown_before: int = 0  # rows left unknown by earlier runs, not re-sent
     requests: int = 0  # HTTP attempts
     throttled: int = 0  # of those, answered 429
 
     @property
+    def this_run(self) -> int:
+        """Rows this run decided: sent, or found invalid or to skip."""
+        return self.created + self.skipped + self.failed + self.invalid + self.unknown
+
+    @property
     def processed(self) -> int:
-        return self.created + self.skipped + self.failed + self.unknown
+        """Rows of the file reached so far, whether this run sent them or not."""
+        return self.this_run + self.done_before + self.unknown_before
 
 
 class Progress:
-    """A tqdm bar on a terminal, plain periodic lines otherwise, or nothing."""
+    """A tqdm bar on a terminal, plain periodic lines otherwise, or nothing.
 
-    def __init__(self, err: Output, mode: str, tally: Tally) -> None:
+    The rate and the ETA count only rows this run handles: rows done before are
+    passed over in an instant and would make the ETA far too hopeful."""
+
+    def __init__(self, err: Output, mode: ProgressMode, tally: Tally) -> None:
         self.tally = tally
         self.err = err
-        if mode == "auto":
+        if mode is ProgressMode.AUTO:
             isatty = getattr(self.err, "isatty", None)
-            mode = "bar" if isatty is not None and isatty() else "lines"
+            mode = ProgressMode.BAR if isatty is not None and isatty() else ProgressMode.LINES
         self.mode = mode
         self.started = time.monotonic()
         self.last_line = self.started
         self.bar: Any = None
-        if mode == "bar":
+        if mode is ProgressMode.BAR:
             from tqdm import tqdm
 
+            total = tally.to_send or tally.total
             self.bar = tqdm(
-                total=tally.total, unit="row", file=self.err, dynamic_ncols=True, smoothing=0.1
+                total=total, unit="row", file=self.err, dynamic_ncols=True, smoothing=0.1
             )
             self.shown = 0
 
     def update(self) -> None:
         tally = self.tally
         if self.bar is not None:
-            done = tally.processed
+            done = tally.this_run
             if done > self.shown:
                 self.bar.update(done - self.shown)
                 self.shown = done
                 self.bar.set_postfix(
-                    created=tally.created, failed=tally.failed, unknown=tally.unknown,
-                    refresh=False,
+                    created=tally.created, failed=tally.failed + tally.invalid,
+                    unknown=tally.unknown, refresh=False,
                 )  # fmt: skip
             return
-        if self.mode != "lines":
+        if self.mode is not ProgressMode.LINES:
             return
         now = time.monotonic()
         if now - self.last_line >= PROGRESS_INTERVAL:
@@ -96,26 +117,26 @@ class Progress:
         tally = self.tally
         done = tally.processed
         elapsed = max(now - self.started, 1e-9)
-        rate = (done - tally.skipped) / elapsed
-        left = tally.total - done
+        rate = tally.this_run / elapsed
+        left = tally.to_send - tally.this_run if tally.to_send else tally.total - done
         eta = f"{_clock(left / rate)}" if rate > 0 else "?"
         percent = 100 * done / tally.total if tally.total else 100.0
         return (
-            f"{done}/{tally.total} rows ({percent:.0f}%), {rate:.0f} rows/s, ETA {eta}: "
-            f"created {tally.created}, skipped {tally.skipped}, failed {tally.failed}, "
-            f"unknown {tally.unknown}"
+            f"{done}/{tally.total} rows ({percent:.0f}%), {rate:.0f} rows/s, ETA {eta}; "
+            f"this run: created {tally.created}, failed {tally.failed + tally.invalid}, "
+            f"unknown {tally.unknown}; done before {tally.done_before}"
         )
 
     def note(self, text: str) -> None:
         if self.bar is not None:
             self.bar.write(text, file=self.err)
-        elif self.mode != "none":
+        elif self.mode is not ProgressMode.NONE:
             print(text, file=self.err, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
-        elif self.mode == "lines" and self.tally.processed:
+        elif self.mode is ProgressMode.LINES and self.tally.processed:
             print(self.line(time.monotonic()), file=self.err, flush=True)
 
 
@@ -124,59 +145,35 @@ def _clock(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-def write_report(journal: jr.Journal, report_path: Path, rows_in_file: int) -> int:
-    """Write every failed, invalid and unknown row to the report; returns how many.
-
-    Rows the journal knows beyond the file's end (failed or invalid rows since
-    deleted from it) are not problems any more."""
-    count = 0
-    tmp = report_path.with_name(report_path.name + ".tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(REPORT_COLUMNS)
-        for entry in journal.entries((jr.FAILED, jr.INVALID, jr.UNKNOWN, jr.SENDING), rows_in_file):
-            count += 1
-            writer.writerow(
-                (
-                    entry.number,
-                    entry.line,
-                    entry.key or "",
-                    entry.client_id,
-                    jr.UNKNOWN if entry.state == jr.SENDING else entry.state,
-                    entry.http_status or "",
-                    entry.reason or "",
-                )
-            )
-    if count:
-        os.replace(tmp, report_path)
-    else:
-        tmp.unlink()
-        with contextlib.suppress(FileNotFoundError):
-            report_path.unlink()  # a stale report from an earlier run would mislead
-    return count
-
-
 def print_summary(
     out: Output,
     source: Path,
     tally: Tally,
+    counts: dict[jr.State, int],
     stop: tuple[str | None, str | None],
     elapsed: float,
     problems: int,
     report_path: Path,
     journal_path: Path,
 ) -> None:
-    """The end of a run: counts, why it stopped early, where the report and journal are."""
+    """The end of a run: this run's counts, all runs' counts (the journal's, for the
+    rows of the file), why it stopped early, where the worksheet and journal are."""
     why, message = stop
-    rate = f", {tally.created / elapsed:.0f} rows/s" if elapsed > 0 and tally.created else ""
+    rate = f", {tally.sent / elapsed:.0f} rows/s" if elapsed > 0 and tally.sent else ""
+    unknown = counts[jr.UNKNOWN] + counts[jr.SENDING]
+    left = tally.total - tally.processed
     print(
-        f"{source}: {tally.total} rows: created {tally.created}, skipped {tally.skipped} "
-        f"(done before), failed {tally.failed}"
-        + (f" ({tally.invalid} invalid)" if tally.invalid else "")
-        + f", unknown {tally.unknown}"
-        + (f", not processed {tally.total - tally.processed}" if tally.processed < tally.total
-           else "")
-        + f" ({elapsed:.1f} s{rate}; {tally.requests} requests, {tally.throttled} answered 429)",
+        f"{source}: {tally.total} rows. This run: created {tally.created}, "
+        f"failed {tally.failed}, invalid {tally.invalid}, unknown {tally.unknown}"
+        + (f", skipped {tally.skipped}" if tally.skipped else "")
+        + (f", done before {tally.done_before}" if tally.done_before else "")
+        + (f", unknown before {tally.unknown_before}" if tally.unknown_before else "")
+        + (f", not processed {left}" if left > 0 else "")
+        + f" ({elapsed:.1f} s{rate}; {tally.requests} requests, {tally.throttled} answered 429)."
+        + f"\nAll runs: created {counts[jr.CREATED]}, skipped {counts[jr.SKIPPED]}, "
+        f"failed {counts[jr.FAILED]}, invalid {counts[jr.INVALID]}, unknown {unknown}"
+        + (f", not yet processed {left}" if left > 0 else "")
+        + ".",
         file=out,
     )  # fmt: skip
     if why == "authentication":
@@ -194,11 +191,17 @@ def print_summary(
     elif why == "interrupted":
         print("Interrupted. Run the same command again to continue where it stopped.", file=out)
     if problems:
-        print(f"Report of {problems} failed or unknown row(s): {report_path}", file=out)
-    if tally.unknown:
         print(
-            "Unknown rows may exist in SPP: check them, then re-send with --retry-unknown "
-            "(those that did exist will then exist twice).",
+            f"Worksheet of {problems} failed, invalid or unknown row(s): {report_path}\n"
+            "Fill in its decision column (created, send or skip) and apply it with "
+            "--apply REPORT; or pass --skip-invalid to skip the invalid and rejected rows.",
+            file=out,
+        )
+    if unknown:
+        print(
+            "Unknown rows may exist in SPP: check them and decide them in the worksheet, "
+            "or re-send all of them with --retry-unknown (those that did exist will then "
+            "exist twice).",
             file=out,
         )
     print(f"Journal: {journal_path}", file=out)

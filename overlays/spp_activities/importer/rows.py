@@ -7,17 +7,26 @@ number among the data rows) plus a digest of what it says; the journal uses
 both to notice a file that was edited between runs.
 
 Blank lines, and CSV rows whose cells are all empty (spreadsheets export
-them), are not rows. In JSONL, `client_id` is a number or a string of digits
-(`12`, `12.0` and `"12"` are the same client: JSON numbers have no integer
-type); `true`, `1.5` or `"abc"` make the row invalid.
+them), are not rows. A CSV file's delimiter (comma, semicolon or tab) is
+found from its header unless given. `client_id` is a whole number, also
+written as an integral decimal (`12`, `12.0` and, in JSONL, `"12"` are the
+same client: pandas writes `12.0` in a column with a missing value, and JSON
+numbers have no integer type); `true`, `1.5` or `"abc"` make the row invalid.
+
+`check_decodes` reads the whole file once before a run sends anything: a file
+in another encoding than the one chosen stops there (with the line and byte,
+and a guess of the right encoding from charset-normalizer, imported only
+then), not halfway through as thousands of invalid rows.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
 import json
+import re
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +35,10 @@ from typing import IO, Any
 from spp_activities.validation import is_blank, parse_whole_number
 
 FORMATS = ("csv", "jsonl")
+#: Delimiters found from the header, and the names --delimiter also takes.
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
+_DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t"}
+_INTEGRAL_DECIMAL = re.compile(r"[0-9]+\.0*")
 _EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _BOM = codecs.BOM_UTF8
 # Generous, but bounded: an unterminated quote must not swallow a whole file.
@@ -80,6 +93,134 @@ def check_encoding(encoding: str) -> str:
     return info.name
 
 
+def check_delimiter(delimiter: str | None) -> str | None:
+    """The delimiter --delimiter names (one character, or comma, semicolon, tab); None: find it."""
+    if delimiter is None:
+        return None
+    value = _DELIMITER_NAMES.get(delimiter.lower(), delimiter)
+    if len(value) != 1 or value in '"\r\n' or value.isalnum():
+        raise FileFormatError(
+            f"--delimiter must be one character (or comma, semicolon, tab), got {delimiter!r}"
+        )
+    return value
+
+
+def find_delimiter(path: Path, encoding: str = "utf-8") -> str:
+    """The delimiter of a CSV file's header: the one of comma, semicolon or tab that
+    splits it into columns named client_id and content (else the most frequent)."""
+    encoding = check_encoding(encoding)
+    with open_source(path) as stream:
+        lines = _Lines(stream, encoding)
+        header = next((text for text in lines if text.strip()), "")
+    counts = {}
+    for candidate in DELIMITERS:
+        names = {n.strip().lower() for n in next(csv.reader([header], delimiter=candidate), [])}
+        if {"client_id", "content"} <= names:
+            return candidate
+        counts[candidate] = header.count(candidate)
+    return max(counts, key=lambda c: counts[c]) if any(counts.values()) else ","
+
+
+def check_decodes(path: Path, encoding: str) -> None:
+    """Raise FileFormatError, naming the line and byte and suggesting an encoding, unless
+    the whole file decodes in `encoding`. Reads the file once, in newline-aligned blocks
+    (a newline is never part of a character in an ASCII-compatible encoding)."""
+    encoding = check_encoding(encoding)
+    lines_before = 0
+    with open_source(path) as stream:
+        first = True
+        while True:
+            block = stream.read(1 << 20)
+            if not block:
+                return
+            block += stream.readline()
+            if first and block.startswith(_BOM):
+                block = block[len(_BOM) :]
+            first = False
+            try:
+                block.decode(encoding)
+            except UnicodeDecodeError as exc:
+                line_start = block.rfind(b"\n", 0, exc.start) + 1
+                line = lines_before + block.count(b"\n", 0, exc.start) + 1
+                bad = block[exc.start : exc.end]
+                suggestion = _suggest(path, encoding)
+                raise FileFormatError(
+                    f"{str(path)!r} is not valid {encoding}: line {line}, byte "
+                    f"{exc.start - line_start + 1} of the line ({bad!r}). {suggestion}"
+                    " Nothing was sent."
+                ) from None
+            lines_before += block.count(b"\n")
+
+
+def _suggest(path: Path, encoding: str) -> str:
+    """Which --encoding to try: charset-normalizer's first guess that decodes the whole
+    file; cp1252 (Excel's on Windows) when it reads the file the same way."""
+    advice = "Pass --encoding with the file's encoding"
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:  # optional at run time: a plain hint without it
+        return f"{advice} (a spreadsheet saved on Windows is often --encoding cp1252)."
+    with open_source(path) as stream:
+        sample = stream.read(4 << 20)
+    chosen = codecs.lookup(encoding).name
+    for match in list(from_bytes(sample))[:5]:
+        guess = match.encoding
+        if codecs.lookup(guess).name == chosen:
+            continue
+        try:
+            check_encoding(guess)
+            check_decodes(path, guess)
+        except FileFormatError:
+            continue
+        if guess != "cp1252":
+            with contextlib.suppress(UnicodeDecodeError):
+                if sample.decode("cp1252") == sample.decode(guess):
+                    guess = "cp1252"  # the same text: name the encoding most files have
+        return f"It decodes as {guess}: try --encoding {guess}."
+    return f"{advice}."
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """An import file and how to read it: format, encoding and (CSV) delimiter."""
+
+    path: Path
+    fmt: str
+    encoding: str
+    delimiter: str | None  # None for JSONL
+
+    @classmethod
+    def open(
+        cls,
+        path: Path,
+        fmt: str | None = None,
+        encoding: str = "utf-8",
+        delimiter: str | None = None,
+    ) -> Source:
+        """Check the settings and read the header (and first row): FileFormatError if not."""
+        fmt = detect_format(path, fmt)
+        encoding = check_encoding(encoding)
+        delimiter = check_delimiter(delimiter)
+        if fmt == "csv" and delimiter is None:
+            delimiter = find_delimiter(path, encoding)
+        source = cls(path, fmt, encoding, delimiter if fmt == "csv" else None)
+        rows = source.rows()
+        try:
+            next(rows, None)
+        finally:
+            rows.close()
+        return source
+
+    def rows(self) -> Generator[Row, None, None]:
+        return read_rows(self.path, self.fmt, self.encoding, self.delimiter)
+
+    def check_decodes(self) -> None:
+        check_decodes(self.path, self.encoding)
+
+    def count_rows(self) -> int:
+        return sum(1 for _ in self.rows())
+
+
 def digest_of(raw_client_id: str, key: str | None, content: str) -> bytes:
     h = hashlib.blake2b(digest_size=16)
     h.update(raw_client_id.encode("utf-8", "surrogatepass"))
@@ -95,6 +236,8 @@ def validate(raw_client_id: str, content: str) -> tuple[int | None, str | None]:
     if not raw_client_id.strip():
         return None, "client_id is empty"
     client_id = parse_whole_number(raw_client_id)
+    if client_id is None and _INTEGRAL_DECIMAL.fullmatch(raw_client_id.strip()):
+        client_id = parse_whole_number(raw_client_id.strip().partition(".")[0])
     if client_id is None:
         return None, f"client_id must be a whole number >= 1, got {raw_client_id!r}"
     if is_blank(content):
@@ -154,13 +297,19 @@ def open_source(path: Path) -> IO[bytes]:
         raise FileFormatError(f"cannot read {str(path)!r}: {exc.strerror}") from None
 
 
-def read_rows(path: Path, fmt: str, encoding: str = "utf-8") -> Generator[Row, None, None]:
-    """Yield the file's data rows in order. Raises FileFormatError up front."""
+def read_rows(
+    path: Path, fmt: str, encoding: str = "utf-8", delimiter: str | None = None
+) -> Generator[Row, None, None]:
+    """Yield the file's data rows in order. Raises FileFormatError up front.
+
+    A CSV file's delimiter is found from its header when `delimiter` is None."""
     encoding = check_encoding(encoding)
+    if fmt == "csv" and delimiter is None:
+        delimiter = find_delimiter(path, encoding)
     stream = open_source(path)
     try:
         if fmt == "csv":
-            yield from _csv_rows(stream, encoding, path)
+            yield from _csv_rows(stream, encoding, path, delimiter or ",")
         else:
             yield from _jsonl_rows(stream, encoding)
     finally:
@@ -174,26 +323,29 @@ def _csv_header(lines: _Lines, reader: Any, path: Path) -> tuple[int, int, int |
         bad = lines.take_bad()
         if bad is not None:
             raise FileFormatError(f"cannot read the header of {str(path)!r}: {bad}")
-        names = [field.strip().lower() for field in record]
-        duplicates = sorted({name for name in names if names.count(name) > 1 and name})
+        written = [field.strip() for field in record]  # as the file has them, for messages
+        names = [name.lower() for name in written]
+        duplicates = [n for i, n in enumerate(written) if n and names.index(names[i]) != i]
         if duplicates:
-            raise FileFormatError(f"the header repeats column(s): {', '.join(duplicates)}")
+            raise FileFormatError(
+                f"the header repeats column(s): {', '.join(repr(n) for n in duplicates)}"
+            )
         missing = [name for name in ("client_id", "content") if name not in names]
         if missing:
-            separator = next((c for c in ";\t|" if len(names) == 1 and c in names[0]), None)
-            hint = f" (separated by {separator!r}? save the file with commas)" if separator else ""
+            separator = next((c for c in ",;\t|" if len(names) == 1 and c in names[0]), None)
+            hint = f" (separated by {separator!r}? pass --delimiter)" if separator else ""
             raise FileFormatError(
                 f"the header (line {lines.line}) lacks column(s) {', '.join(missing)}; "
-                f"it has: {', '.join(repr(n) for n in names)}{hint}"
+                f"it has: {', '.join(repr(n) for n in written)}{hint}"
             )
         key = names.index("key") if "key" in names else None
         return names.index("client_id"), names.index("content"), key, len(names)
     raise FileFormatError(f"{str(path)!r} is empty: expected a header with client_id, content")
 
 
-def _csv_rows(stream: IO[bytes], encoding: str, path: Path) -> Iterator[Row]:
+def _csv_rows(stream: IO[bytes], encoding: str, path: Path, delimiter: str) -> Iterator[Row]:
     lines = _Lines(stream, encoding)
-    reader = csv.reader(lines, strict=True)
+    reader = csv.reader(lines, strict=True, delimiter=delimiter)
     try:
         id_col, content_col, key_col, width = _csv_header(lines, reader, path)
     except csv.Error as exc:
@@ -242,7 +394,8 @@ def _csv_rows(stream: IO[bytes], encoding: str, path: Path) -> Iterator[Row]:
                 None,
                 (
                     f"line {line}: {len(record)} fields where the header has {width} "
-                    "(an unquoted comma or quote in the content?)"
+                    f"(an unquoted {DELIMITERS.get(delimiter, repr(delimiter))} or quote in "
+                    "the content?)"
                 ),
             )
         else:

@@ -2,28 +2,31 @@
 
 The run, in order:
 
-1. Check the file can be read (format, header, encoding) and open the journal
-   (`journal.py`), which locks it for this run and checks it belongs to the
-   same API. Rows a dead run left `sending` become `unknown`. Before a new
-   default journal is made, a file imported before under another name is
-   refused (`earlier.py`).
+1. Check the file can be read (format, delimiter, header) and that all of it
+   decodes in the chosen encoding, then open the journal (`journal.py`),
+   which locks it for this run and checks it belongs to the same API. Rows a
+   dead run left `sending` become `unknown`. Before a new default journal is
+   made, a file imported before under another name is refused (`earlier.py`).
 2. One pass over the file counts the rows (for the progress display) and
    compares every row the journal knows with what the file says now. If a row
    that was created, or may have been, changed at its position, the run stops
    before sending anything: the file was edited, and going on would mis-map
    rows. (A first run without a progress display skips this pass.)
-3. The feeder reads rows one at a time, decides for each from the journal
-   (new, done before, unknown, failed before), writes the `sending` marks of
-   a small batch together with the outcomes that arrived since the last batch
-   in one durable transaction, and only then hands the batch to the workers.
+3. The feeder reads rows one at a time and decides each from the journal
+   (new, done before, skipped, unknown, failed before, invalid), recording
+   the invalid ones; the rows to send wait in a short queue, unmarked.
 4. `concurrency` workers share one AsyncSPPClient (one connection pool, no
-   retries of its own) and one pacer (`pacing.py`). Failures that prove nothing
-   was created (429, 503, could not connect) are retried here, after the pacer
-   allows; anything that may have created the activity is recorded `unknown`
-   and never re-sent unless the user passes --retry-unknown.
+   retries of its own) and one pacer (`pacing.py`). A worker waits for the
+   pacer, marks its row `sending` (durable, in a group commit with the
+   outcomes that arrived meanwhile: `_JournalWriter`), sends it, and asks the
+   importer's `RetryPolicy` (`retry.py`, the one place that decides what may
+   be re-sent and after how long) whether to send it again. Anything that
+   may have created the activity is recorded `unknown` and never re-sent
+   unless the user passes --retry-unknown or decides it in the worksheet.
 5. At the end (or on Ctrl-C, when the token is refused, or when the API cannot
-   be reached) the journal is settled, a CSV report lists every failed and
-   unknown row, and a summary is printed (`output.py`).
+   be reached) the journal is settled, the worksheet (`worksheet.py`) lists
+   every failed, invalid and unknown row, and a summary is printed
+   (`output.py`).
 
 Memory does not depend on the file's size: rows are streamed, and per-row
 state lives in the journal on disk.
@@ -33,7 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import signal
 import sys
 import time
@@ -51,23 +53,24 @@ from spp_activities.importer.earlier import ImportedBeforeError, check_not_impor
 from spp_activities.importer.output import (
     Output,
     Progress,
+    ProgressMode,
     Tally,
     default_report_path,
     print_summary,
     problem_line,
-    write_report,
 )
 from spp_activities.importer.pacing import AsyncPacer, Pacer, Reply, parse_rate_headers
 from spp_activities.importer.rows import (
     FileFormatError,
     Row,
-    check_encoding,
-    detect_format,
-    read_rows,
+    Source,
 )
+from spp_activities.importer.worksheet import WorksheetError, apply_worksheet, write_worksheet
+from spp_activities.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from spp_activities.client import AsyncSPPClient
+    from spp_activities.errors import SPPError
 
 
 _DEFAULT_PORTS = {"https": 443, "http": 80}
@@ -75,25 +78,27 @@ _DEFAULT_PORTS = {"https": 443, "http": 80}
 PROBLEM_LINES_SHOWN = 20
 CONFLICTS_SHOWN = 3
 
-
-@dataclass
-class _Batch:
-    """How the feeder decided one batch of rows."""
-
-    sending: list[Row] = field(default_factory=list)
-    invalid: list[Row] = field(default_factory=list)
-    skipped: int = 0
-    unknown: int = 0
+#: The importer's retry policy: it re-sends only what created nothing, as the client's
+#: default does, starting sooner; --max-attempts bounds the attempts per row.
+IMPORT_RETRY_POLICY = RetryPolicy(backoff_initial=0.2, backoff_max=8.0, retry_after_max=60.0)
 
 
 class ImportOutcome(StrEnum):
     """How a run ended; the command line maps each to its exit code."""
 
-    DONE = "done"  # every row created (or, for a dry run, valid)
+    DONE = "done"  # every row created or skipped (or, for a dry run, valid)
     INCOMPLETE = "incomplete"  # some rows failed, are invalid or unknown: see the report
     REFUSED = "refused"  # the API refused the token
-    INVALID = "invalid"  # the file, journal or settings were refused; nothing was sent
+    INVALID = "invalid"  # the file, journal, report or settings were refused; nothing sent
     INTERRUPTED = "interrupted"  # Ctrl-C or SIGTERM; the same command continues
+
+
+class StopReason(StrEnum):
+    """Why a run stopped before the end of the file."""
+
+    INTERRUPTED = "interrupted"  # Ctrl-C or SIGTERM
+    AUTHENTICATION = "authentication"  # 401/403: the token, not the row
+    UNAVAILABLE = "unavailable"  # out of attempts on failures that created nothing
 
 
 class ImportStopped(Exception):
@@ -102,21 +107,19 @@ class ImportStopped(Exception):
 
 @dataclass
 class _Settings:
-    path: Path
-    fmt: str
-    encoding: str
+    source: Source
     concurrency: int
     retry_unknown: bool
+    skip_invalid: bool
     max_attempts: int
-    progress: str
+    progress: ProgressMode
     out: Output
     err: Output
 
 
 @dataclass
 class _State:
-    outcomes: list[jr.Outcome] = field(default_factory=list)
-    stop: str | None = None  # "interrupted", "authentication" or "unavailable"
+    stop: StopReason | None = None
     stop_message: str | None = None
     problems_shown: int = 0
 
@@ -126,25 +129,31 @@ def run_import(
     *,
     file_format: str | None = None,
     encoding: str = "utf-8",
+    delimiter: str | None = None,
     concurrency: int = 8,
     state_path: Path | None = None,
     report_path: Path | None = None,
     dry_run: bool = False,
     retry_unknown: bool = False,
+    skip_invalid: bool = False,
+    apply: Path | None = None,
     max_attempts: int = 10,
     progress: str = "auto",
     client_options: Mapping[str, Any] | None = None,
     out: Output | None = None,
     err: Output | None = None,
 ) -> ImportOutcome:
-    """Run an import; returns how it ended. See the module docstring."""
+    """Run an import; returns how it ended. See the module docstring.
+
+    With `apply`, apply the decisions of a filled-in report (worksheet) to the
+    journal instead (with `dry_run`, only say what they would do); the next
+    run honours them."""
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
     client: AsyncSPPClient | None = None
     journal: jr.Journal | None = None
     try:
-        fmt = detect_format(path, file_format)
-        encoding = check_encoding(encoding)
+        source = Source.open(path, file_format, encoding, delimiter)
         default_state = state_path is None
         state_path = state_path if state_path is not None else jr.default_state_path(path)
         report_path = report_path if report_path is not None else default_report_path(path)
@@ -155,15 +164,24 @@ def run_import(
             )
         if not report_path.parent.is_dir():  # else found only after the run, as a crash
             raise FileFormatError(f"--report: no such directory: {str(report_path.parent)!r}")
+        if apply is not None:
+            return _apply(source, state_path, apply, dry_run, out)
         settings = _Settings(
-            path, fmt, encoding, concurrency, retry_unknown, max_attempts, progress, out, err
+            source,
+            concurrency,
+            retry_unknown,
+            skip_invalid,
+            max_attempts,
+            ProgressMode(progress),
+            out,
+            err,
         )
-        _probe(settings)
+        source.check_decodes()  # a file in another encoding stops here, before sending
         if default_state and not state_path.exists():
             # A renamed or copied file would get a new journal: all its rows sent again.
-            check_not_imported_before(path, fmt, encoding)
+            check_not_imported_before(source)
         if dry_run:
-            return _dry_run(settings, state_path)
+            return _dry_run(settings, state_path, report_path)
         # The client checks the configuration before the journal is created.
         from spp_activities.client import AsyncSPPClient
 
@@ -171,7 +189,13 @@ def run_import(
         journal = jr.Journal(state_path)
         journal.bind(_api_identity(client.base_url))
         return _run(settings, journal, report_path, client)
-    except (FileFormatError, jr.JournalError, ImportedBeforeError, ConfigurationError) as exc:
+    except (
+        FileFormatError,
+        jr.JournalError,
+        ImportedBeforeError,
+        ConfigurationError,
+        WorksheetError,
+    ) as exc:
         print(f"spp-activities: error: {exc}", file=err)
         return ImportOutcome.INVALID
     finally:
@@ -191,19 +215,28 @@ def _api_identity(base_url: str) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
-def _probe(settings: _Settings) -> None:
-    """Open the file and read its header (and first row): FileFormatError if unreadable."""
-    rows = read_rows(settings.path, settings.fmt, settings.encoding)
+def _apply(
+    source: Source, state_path: Path, report: Path, dry_run: bool, out: Output
+) -> ImportOutcome:
+    if not state_path.exists():
+        raise WorksheetError(
+            f"no journal at {state_path}: a report is applied to the journal of the import "
+            "it came from (pass the same --state as that import)"
+        )
+    journal = jr.Journal(state_path, read_only=dry_run)
     try:
-        next(rows, None)
+        if not dry_run:
+            journal.recover()  # rows a dead run left `sending` are unknown, and can be decided
+        apply_worksheet(source, journal, report, out, dry_run=dry_run)
     finally:
-        rows.close()
+        journal.close()
+    return ImportOutcome.DONE
 
 
 # ---------------------------------------------------------------- checks
 
 
-def _check_against_journal(settings: _Settings, journal: jr.Journal) -> tuple[int, list[str], int]:
+def _check_against_journal(source: Source, journal: jr.Journal) -> tuple[int, list[str], int]:
     """Count the file's rows and compare them with the journal.
 
     Returns (rows in the file, the first few conflicts, how many conflicts). A
@@ -214,7 +247,7 @@ def _check_against_journal(settings: _Settings, journal: jr.Journal) -> tuple[in
     entry = next(known, None)
     conflicts: list[str] = []
     total = count = 0
-    for row in read_rows(settings.path, settings.fmt, settings.encoding):
+    for row in source.rows():
         total += 1
         while entry is not None and entry.number < row.number:
             entry = next(known, None)
@@ -237,24 +270,24 @@ def _check_against_journal(settings: _Settings, journal: jr.Journal) -> tuple[in
     return total, conflicts, count
 
 
-def _refuse_edited(
-    settings: _Settings, journal: jr.Journal, conflicts: list[str], count: int
-) -> None:
+def _refuse_edited(source: Source, journal: jr.Journal, conflicts: list[str], count: int) -> None:
     shown = "; ".join(conflicts) + (
         f"; and {count - len(conflicts)} more" if count > len(conflicts) else ""
     )
     raise FileFormatError(
-        f"{settings.path} changed since the journal {journal.path} was written: {shown}. "
+        f"{source.path} changed since the journal {journal.path} was written: {shown}. "
         "Rows may only be appended, or edited where nothing was created. Nothing was sent. "
         "To import the edited file as a new import, pass a new --state path "
         "(rows created before would then be created again)."
     )
 
 
-def _dry_run(settings: _Settings, state_path: Path) -> ImportOutcome:
+def _dry_run(settings: _Settings, state_path: Path, report_path: Path) -> ImportOutcome:
+    """Validate every row, send nothing; the invalid rows go to the worksheet."""
     err = settings.err
+    source = settings.source
     total = invalid = 0
-    for row in read_rows(settings.path, settings.fmt, settings.encoding):
+    for row in source.rows():
         total += 1
         if row.error is not None:
             invalid += 1
@@ -262,23 +295,27 @@ def _dry_run(settings: _Settings, state_path: Path) -> ImportOutcome:
                 print(problem_line("invalid", row, row.error), file=err)
     if invalid > PROBLEM_LINES_SHOWN:
         print(f"... and {invalid - PROBLEM_LINES_SHOWN} more invalid rows", file=err)
-    line = f"Dry run of {settings.path}: {total} rows, {total - invalid} valid, {invalid} invalid."
+    line = f"Dry run of {source.path}: {total} rows, {total - invalid} valid, {invalid} invalid."
     conflicts = 0
-    if state_path.exists():
-        journal = jr.Journal(state_path, read_only=True)
-        try:
-            _, shown, conflicts = _check_against_journal(settings, journal)
-            counts = journal.counts()
-        finally:
+    journal = jr.Journal(state_path, read_only=True) if state_path.exists() else None
+    try:
+        if journal is not None:
+            _, shown, conflicts = _check_against_journal(source, journal)
+            counts = journal.counts(up_to=total)
+            for text in shown:
+                print(f"conflict with the journal: {text}", file=err)
+            line += (
+                f" Journal {state_path}: {counts[jr.CREATED]} created before, "
+                f"{counts[jr.UNKNOWN] + counts[jr.SENDING]} unknown"
+                f"{f', {conflicts} CONFLICTS: the file was edited' if conflicts else ''}."
+            )
+        problems = write_worksheet(source, journal, report_path, total, dry_run=True)
+    finally:
+        if journal is not None:
             journal.close()
-        for text in shown:
-            print(f"conflict with the journal: {text}", file=err)
-        line += (
-            f" Journal {state_path}: {counts[jr.CREATED]} created before, "
-            f"{counts[jr.UNKNOWN] + counts[jr.SENDING]} unknown"
-            f"{f', {conflicts} CONFLICTS: the file was edited' if conflicts else ''}."
-        )
     print(line + " Nothing was sent.", file=settings.out)
+    if problems:
+        print(f"Worksheet of the {problems} invalid row(s): {report_path}", file=settings.out)
     if conflicts:
         return ImportOutcome.INVALID  # the real run would refuse the file
     return ImportOutcome.DONE if invalid == 0 else ImportOutcome.INCOMPLETE
@@ -293,53 +330,125 @@ def _run(
     report_path: Path,
     client: AsyncSPPClient,
 ) -> ImportOutcome:
+    source = settings.source
     recovered = journal.recover()
     if recovered:
         print(
             f"{recovered} row(s) were in flight when an earlier run stopped: their outcome is "
-            "unknown (re-send them with --retry-unknown after checking)",
+            "unknown (decide them in the report's worksheet, see --apply)",
             file=settings.err,
         )
     total: int | None = None
-    if journal.high_water() or settings.progress != "none":
+    if journal.high_water() or settings.progress is not ProgressMode.NONE:
         # Compare with the journal, and count the rows for the progress display.
-        total, conflicts, count = _check_against_journal(settings, journal)
+        total, conflicts, count = _check_against_journal(source, journal)
         if count:
-            _refuse_edited(settings, journal, conflicts, count)
+            _refuse_edited(source, journal, conflicts, count)
 
     tally = Tally(total=total or 0)
+    if total is not None:
+        tally.to_send = total - journal.settled(up_to=total, retry_unknown=settings.retry_unknown)
     state = _State()
     runner = _Runner(settings, journal, client, tally, state)
     started = time.monotonic()
     try:
         asyncio.run(runner.main())
     except KeyboardInterrupt:
-        state.stop = "interrupted"
+        state.stop = StopReason.INTERRUPTED
     finally:
         # Only rows a hard stop (a second Ctrl-C) left in flight remain `sending`.
         tally.unknown += journal.recover()
     elapsed = time.monotonic() - started
     if total is None:
-        tally.total = runner.rows_read
+        # A first run without a progress display: the file's total, also when it stopped early.
+        tally.total = runner.rows_read if runner.exhausted else source.count_rows()
 
-    problems = write_report(journal, report_path, tally.total)
+    problems = write_worksheet(source, journal, report_path, tally.total)
+    counts = journal.counts(up_to=tally.total)
     print_summary(
         settings.out,
-        settings.path,
+        source.path,
         tally,
+        counts,
         (state.stop, state.stop_message),
         elapsed,
         problems,
         report_path,
         journal.path,
     )
-    if state.stop == "authentication":
+    if state.stop is StopReason.AUTHENTICATION:
         return ImportOutcome.REFUSED
-    if state.stop == "interrupted":
+    if state.stop is StopReason.INTERRUPTED:
         return ImportOutcome.INTERRUPTED
-    return (
-        ImportOutcome.DONE if tally.failed == 0 and tally.unknown == 0 else ImportOutcome.INCOMPLETE
-    )
+    settled = counts[jr.CREATED] + counts[jr.SKIPPED]
+    return ImportOutcome.DONE if settled == tally.total else ImportOutcome.INCOMPLETE
+
+
+@dataclass
+class _Decided:
+    """How the feeder decided one batch of rows."""
+
+    sending: list[Row] = field(default_factory=list)
+    problems: list[jr.Outcome] = field(default_factory=list)  # invalid, or skipped now
+    done_before: int = 0  # created or skipped by an earlier run (or decision)
+    unknown: int = 0  # unknown before, not re-sent
+
+
+class _JournalWriter:
+    """Writes to the journal from the event loop, in its own thread, one transaction at a
+    time: each `sending` mark goes with every outcome and mark waiting (group commit)."""
+
+    def __init__(self, journal: jr.Journal) -> None:
+        self.journal = journal
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spp-journal")
+        self.outcomes: list[jr.Outcome] = []
+        self._marks: list[tuple[Row, asyncio.Future[None]]] = []
+        self._committing = False
+
+    async def call(self, fn: Any, *args: Any) -> Any:
+        """Run `fn` in the journal's thread, after the writes queued before it."""
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    def record(self, outcome: jr.Outcome) -> None:
+        """Queue an outcome for the next commit."""
+        self.outcomes.append(outcome)
+
+    async def mark_sending(self, row: Row) -> None:
+        """Return once the row's `sending` mark (and the outcomes before it) are committed."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._marks.append((row, done))
+        if not self._committing:
+            self._committing = True
+            asyncio.get_running_loop().create_task(self._commit_marks())
+        await done
+
+    async def _commit_marks(self) -> None:
+        try:
+            while self._marks:
+                marks, self._marks = self._marks, []
+                outcomes, self.outcomes = self.outcomes, []
+                try:
+                    await self.call(self.journal.commit, outcomes, [row for row, _ in marks])
+                except BaseException as exc:
+                    for _, done in marks:
+                        if not done.done():
+                            done.set_exception(exc)
+                    raise
+                for _, done in marks:
+                    if not done.done():
+                        done.set_result(None)
+        finally:
+            self._committing = False
+
+    async def flush(self, extra: list[jr.Outcome] | None = None) -> None:
+        """Commit the outcomes waiting (and `extra`)."""
+        outcomes, self.outcomes = self.outcomes, []
+        outcomes += extra or []
+        if outcomes:
+            await self.call(self.journal.commit, outcomes, [])
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
 
 
 class _Runner:
@@ -357,15 +466,17 @@ class _Runner:
         self.tally = tally
         self.state = state
         self.pacer = AsyncPacer(Pacer())
+        self.retry = IMPORT_RETRY_POLICY
         self.high_water = journal.high_water()
         self.ready: asyncio.Queue[Row | None] = asyncio.Queue()
         self.capacity = 2 * settings.concurrency
         self.wake = asyncio.Event()
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spp-journal")
+        self.writer = _JournalWriter(journal)
         self.progress = Progress(settings.err, settings.progress, tally)
         self.workers: list[asyncio.Task[None]] = []
         self.stopping = asyncio.Event()
         self.rows_read = 0
+        self.exhausted = False
 
     # ------------------------------------------------------------ main
 
@@ -391,58 +502,53 @@ class _Runner:
                     if error is not None:
                         raise error
                 if feeder.done():
-                    await self._flush()  # the tail: record outcomes as the last requests end
+                    await self.writer.flush()  # the tail: record outcomes as the last end
         finally:
             for task in (*workers, feeder):
                 task.cancel()
             await asyncio.gather(*workers, feeder, return_exceptions=True)
             try:
-                # Also after a hard stop or a failure: each outcome known is kept, and
-                # rows marked but never handed to a worker were not sent.
-                await self._flush()
-                await self._unqueue()
+                # Also after a hard stop or a failure: each outcome known is kept.
+                await self.writer.flush()
             finally:  # even if the journal failed (a full disk, say)
                 with contextlib.suppress(Exception):
                     await self.client.aclose()
                 for sig in installed:
                     loop.remove_signal_handler(sig)
-                self.executor.shutdown(wait=True)
+                self.writer.close()
                 self.progress.close()
 
     def _on_signal(self) -> None:
         if self.state.stop is None:
-            self.state.stop = "interrupted"
+            self.state.stop = StopReason.INTERRUPTED
             self.progress.note(
                 "stopping: finishing the requests in flight (Ctrl-C again to stop at once; "
                 "those rows would then be unknown)"
             )
-            self.wake.set()
-            self.stopping.set()
-            self.pacer.wake()
+            self._wake_all()
         else:
             # A second Ctrl-C: stop at once; rows in flight stay `sending` -> unknown.
             self.progress.note("stopping now: rows in flight will be reported unknown")
             for task in self.workers:
                 task.cancel()
 
-    async def _journal_call(self, fn: Any, *args: Any) -> Any:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, fn, *args)
+    def _wake_all(self) -> None:
+        self.wake.set()
+        self.stopping.set()
+        self.pacer.wake()
 
     # ------------------------------------------------------------ feeder
 
     async def _feed(self) -> None:
-        rows = read_rows(self.s.path, self.s.fmt, self.s.encoding)
+        """Reads rows, decides each from the journal, and queues those to send."""
+        rows = self.s.source.rows()
         try:
-            exhausted = False
-            while not exhausted and self.state.stop is None:
+            while self.state.stop is None:
                 room = self.capacity - self.ready.qsize()
                 if room < max(1, self.s.concurrency // 2):
                     self.wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self.wake.wait(), 0.05)
-                    if self.state.outcomes and self.ready.qsize() >= self.s.concurrency:
-                        await self._flush()
                     continue
                 batch = []
                 for row in rows:
@@ -451,55 +557,50 @@ class _Runner:
                     if len(batch) >= room:
                         break
                 else:
-                    exhausted = True
-                outcomes, self.state.outcomes = self.state.outcomes, []
-                decided: _Batch = await self._journal_call(self._commit_batch, batch, outcomes)
+                    self.exhausted = True
+                decided: _Decided = await self.writer.call(self._decide, batch)
+                if decided.problems:
+                    await self.writer.flush(decided.problems)
                 for row in decided.sending:
                     self.ready.put_nowait(row)
-                self.tally.skipped += decided.skipped
-                self.tally.unknown += decided.unknown
-                for row in decided.invalid:
-                    self.tally.failed += 1
-                    self.tally.invalid += 1
-                    self._problem(row, "invalid", row.error or "")
+                self.tally.done_before += decided.done_before
+                self.tally.unknown_before += decided.unknown
+                for outcome in decided.problems:
+                    self._count(outcome)
                 self.progress.update()
+                if self.exhausted:
+                    break
         finally:
             rows.close()
-        # On a stop, workers unmark the rows still queued instead of sending them.
         for _ in range(self.s.concurrency):
             self.ready.put_nowait(None)
 
-    async def _unqueue(self) -> None:
-        """Rows marked `sending` but never handed to a worker go back."""
-        unsent: list[Row] = []
-        while not self.ready.empty():
-            row = self.ready.get_nowait()
-            if row is not None:
-                unsent.append(row)
-        await self._journal_call(self.journal.forget, unsent)
-
-    def _commit_batch(self, batch: list[Row], outcomes: list[jr.Outcome]) -> _Batch:
-        """In the journal thread: decide each row, then one transaction."""
-        decided = _Batch()
-        records = list(outcomes)
+    def _decide(self, batch: list[Row]) -> _Decided:
+        """In the journal thread: what to do with each row of a batch."""
+        decided = _Decided()
         for row in batch:
             entry = self.journal.get(row.number) if row.number <= self.high_water else None
-            if entry is not None and entry.state == jr.CREATED:
-                decided.skipped += 1
-            elif entry is not None and entry.state == jr.UNKNOWN and not self.s.retry_unknown:
+            state = None if entry is None else entry.state
+            if state is jr.CREATED or (
+                state is jr.SKIPPED and entry is not None and entry.digest == row.digest
+            ):
+                decided.done_before += 1
+            elif state is jr.UNKNOWN and not self.s.retry_unknown:
                 decided.unknown += 1
             elif row.error is not None:
-                decided.invalid.append(row)
-                records.append(jr.Outcome(row, jr.INVALID, reason=row.error))
+                decided.problems.append(self._invalid(row, row.error))
+            elif self.s.skip_invalid and entry is not None and _rejected(entry):
+                reason = f"skipped (--skip-invalid): {entry.reason or entry.http_status}"
+                skipped = jr.Outcome(row, jr.SKIPPED, entry.http_status, None, reason)
+                decided.problems.append(skipped)
             else:
                 decided.sending.append(row)
-        self.journal.commit(records, decided.sending)
         return decided
 
-    async def _flush(self) -> None:
-        outcomes, self.state.outcomes = self.state.outcomes, []
-        if outcomes:
-            await self._journal_call(self.journal.commit, outcomes, [])
+    def _invalid(self, row: Row, reason: str) -> jr.Outcome:
+        if self.s.skip_invalid:
+            return jr.Outcome(row, jr.SKIPPED, reason=f"skipped (--skip-invalid): {reason}")
+        return jr.Outcome(row, jr.INVALID, reason=reason)
 
     # ------------------------------------------------------------ workers
 
@@ -511,30 +612,32 @@ class _Runner:
             if self.ready.qsize() < self.s.concurrency:
                 self.wake.set()  # let the feeder top the queue up in time
             if self.state.stop is not None:
-                await self._journal_call(self.journal.forget, [row])
-                continue
+                continue  # queued rows are not marked: nothing to undo
             try:
                 outcome = await self._send(row)
             except ImportStopped:
-                await self._journal_call(self.journal.forget, [row])
                 continue
-            self._record(outcome)
+            self.tally.sent += 1
+            self._count(outcome)
+            self.writer.record(outcome)
+            self.progress.update()
 
-    def _record(self, outcome: jr.Outcome) -> None:
+    def _count(self, outcome: jr.Outcome) -> None:
         tally = self.tally
-        if outcome.state == jr.CREATED:
+        if outcome.state is jr.CREATED:
             tally.created += 1
-        elif outcome.state == jr.UNKNOWN:
+        elif outcome.state is jr.SKIPPED:
+            tally.skipped += 1
+        elif outcome.state is jr.UNKNOWN:
             tally.unknown += 1
             self._problem(outcome.row, "unknown", outcome.reason or "")
+        elif outcome.state is jr.INVALID:
+            tally.invalid += 1
+            self._problem(outcome.row, "invalid", outcome.reason or "")
         else:
             tally.failed += 1
             if outcome.http_status not in (401, 403):  # the token, not the row: said once
                 self._problem(outcome.row, "failed", outcome.reason or "")
-        self.state.outcomes.append(outcome)
-        if len(self.state.outcomes) >= self.s.concurrency:
-            self.wake.set()
-        self.progress.update()
 
     def _problem(self, row: Row, what: str, reason: str) -> None:
         self.state.problems_shown += 1
@@ -544,86 +647,111 @@ class _Runner:
             self.progress.note("more problems: see the report at the end")
 
     async def _send(self, row: Row) -> jr.Outcome:
+        """Send one row until it has an outcome, re-sending only what the policy allows."""
         from spp_activities import errors
 
         assert row.client_id is not None
+        marked = False
         attempt = 0
         while True:
             attempt += 1
-            # Every earlier attempt created nothing, so a stop can still put the row back.
-            if self.state.stop is not None:
-                raise ImportStopped
-            sent_at = await self.pacer.acquire()
-            if self.state.stop is not None:
-                self.pacer.on_failure()
-                raise ImportStopped
+            sent_at = await self._wait_turn(row, marked)
+            if not marked:
+                await self.writer.mark_sending(row)
+                marked = True
             self.tally.requests += 1
             try:
                 response = await self.client.activities.with_raw_response.create(
                     row.client_id, row.content
                 )
                 activity_id = response.parse().id
-            except errors.APIStatusError as exc:
-                limit, remaining = parse_rate_headers(exc.response.headers)
-                throttled = isinstance(exc, errors.RateLimitError)
-                retry_after = exc.retry_after if throttled else None
-                unavailable = exc.status_code == 503
-                self.pacer.on_reply(
-                    Reply(sent_at, throttled, retry_after, limit, remaining, unavailable)
-                )
-                if throttled:
-                    self.tally.throttled += 1
-                if isinstance(exc, errors.AuthenticationError | errors.PermissionDeniedError):
-                    self._stop("authentication", exc)
-                    return jr.Outcome(row, jr.FAILED, exc.status_code, reason=_reason(exc))
-                if exc.may_have_been_created:
-                    return jr.Outcome(row, jr.UNKNOWN, exc.status_code, reason=_reason(exc))
-                if (throttled or unavailable) and attempt < self.s.max_attempts:
-                    if unavailable:
-                        await self._backoff(attempt)
-                    continue
-                if throttled or unavailable:
-                    # Out of attempts though nothing was created: the rest would fare no
-                    # better (an exhausted quota, an outage); going on would take hours.
-                    self._stop("unavailable", exc)
-                return jr.Outcome(row, jr.FAILED, exc.status_code, reason=_reason(exc))
-            except errors.APIConnectionError as exc:
-                if exc.may_have_been_created:
-                    self.pacer.on_failure()
-                    return jr.Outcome(row, jr.UNKNOWN, reason=_reason(exc))
-                self.pacer.on_failure(could_not_connect=True, sent_at=sent_at)
-                if attempt < self.s.max_attempts:
-                    await self._backoff(attempt)
-                    continue
-                self._stop("unavailable", exc)
-                return jr.Outcome(row, jr.FAILED, reason=_reason(exc))
-            except errors.InvalidInputError as exc:
-                self.pacer.on_failure()
-                return jr.Outcome(row, jr.INVALID, reason=_reason(exc))
             except errors.SPPError as exc:
-                self.pacer.on_failure()
-                state = jr.UNKNOWN if exc.may_have_been_created else jr.FAILED
-                status = getattr(exc, "status_code", None)
-                return jr.Outcome(row, state, status, reason=_reason(exc))
+                self._tell_pacer(sent_at, exc)
+                retry = self.retry.decide(exc, attempt - 1, self.s.max_attempts - 1)
+                if retry is None:
+                    return self._outcome_of(row, exc)
+                await self._pause(retry.delay, row)
+                continue
             limit, remaining = parse_rate_headers(response.headers)
             self.pacer.on_reply(Reply(sent_at, False, None, limit, remaining))
             return jr.Outcome(row, jr.CREATED, 201, activity_id)
 
-    async def _backoff(self, attempt: int) -> None:
-        """Per-row wait before re-sending after a 503 or a failed connect."""
-        delay = min(8.0, 0.1 * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)  # noqa: S311
+    async def _wait_turn(self, row: Row, marked: bool) -> float:
+        """Wait for the pacer; a stop before the row leaves puts it back. The send time."""
+        if self.state.stop is None:
+            sent_at = await self.pacer.acquire()
+            if self.state.stop is None:
+                return sent_at
+            self.pacer.on_failure()
+        # Every earlier attempt created nothing, so the row can go back as it was.
+        if marked:
+            await self.writer.call(self.journal.forget, [row])
+        raise ImportStopped
+
+    def _tell_pacer(self, sent_at: float, exc: SPPError) -> None:
+        """What the pacer needs from a failed request: throttled, and the budget headers."""
+        from spp_activities import errors
+
+        if not isinstance(exc, errors.APIStatusError):
+            self.pacer.on_failure()
+            return
+        limit, remaining = parse_rate_headers(exc.response.headers)
+        throttled = isinstance(exc, errors.RateLimitError)
+        if throttled:
+            self.tally.throttled += 1
+        self.pacer.on_reply(
+            Reply(sent_at, throttled, exc.retry_after if throttled else None, limit, remaining)
+        )
+
+    def _outcome_of(self, row: Row, exc: SPPError) -> jr.Outcome:
+        """The journal's outcome of a row whose last attempt failed (and is not retried)."""
+        from spp_activities import errors
+
+        status = getattr(exc, "status_code", None)
+        if isinstance(exc, errors.AuthenticationError | errors.PermissionDeniedError):
+            self._stop(StopReason.AUTHENTICATION, exc)
+            return jr.Outcome(row, jr.FAILED, status, reason=_reason(exc))
+        if exc.may_have_been_created:
+            return jr.Outcome(row, jr.UNKNOWN, status, reason=_reason(exc))
+        if isinstance(exc, errors.InvalidInputError):
+            return self._invalid(row, _reason(exc))
+        if self.retry.reason(exc) is not None:
+            # Retryable, but out of attempts though nothing was created: the rest would
+            # fare no better (an exhausted quota, an outage); going on would take hours.
+            self._stop(StopReason.UNAVAILABLE, exc)
+            return jr.Outcome(row, jr.FAILED, status, reason=_reason(exc))
+        if self.s.skip_invalid and status is not None and _rejected_status(status):
+            reason = f"skipped (--skip-invalid): {_reason(exc)}"
+            return jr.Outcome(row, jr.SKIPPED, status, reason=reason)
+        return jr.Outcome(row, jr.FAILED, status, reason=_reason(exc))
+
+    async def _pause(self, delay: float, row: Row) -> None:
+        """The row's wait before it is sent again; a stop puts it back instead."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stopping.wait(), delay)
         if self.state.stop is not None:
+            await self.writer.call(self.journal.forget, [row])
             raise ImportStopped
 
-    def _stop(self, why: str, exc: Exception) -> None:
+    def _stop(self, why: StopReason, exc: Exception) -> None:
         if self.state.stop is None:
             self.state.stop = why
             self.state.stop_message = _reason(exc)
-            self.wake.set()
-            self.stopping.set()
-            self.pacer.wake()
+            self._wake_all()
+
+
+def _rejected_status(status: int) -> bool:
+    """The API refused the row itself (404 unknown client, 422...): nothing was created,
+    and sending it again would be refused again."""
+    return 400 <= status < 500 and status not in (401, 403, 408, 409, 425, 429)
+
+
+def _rejected(entry: jr.Entry) -> bool:
+    return entry.state is jr.INVALID or (
+        entry.state is jr.FAILED
+        and entry.http_status is not None
+        and _rejected_status(entry.http_status)
+    )
 
 
 def _reason(exc: BaseException) -> str:
