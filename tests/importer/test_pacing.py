@@ -226,36 +226,3 @@ def test_parse_rate_headers(
 ) -> None:
     assert parse_rate_headers(headers) == expected
     assert parse_rate_headers(None) == (None, None)
-
-
-def test_one_unavailable_reply_is_the_rows_business_but_a_streak_pauses_the_run() -> None:
-    clock = FakeClock()
-    pacer = Pacer(clock=clock, max_unavailable_pause=10.0)
-    pacer.reserve()
-    pacer.on_reply(Reply(0.0, unavailable=True))  # a 503
-    assert pacer.reserve() == 0  # no pause for a single one
-    clock.now = 0.01
-    pacer.on_failure(could_not_connect=True, sent_at=0.005)  # the next one fails too
-    assert pacer.reserve() == pytest.approx(0.1)
-    clock.now = 0.2
-    pacer.reserve()
-    pacer.on_failure(could_not_connect=True, sent_at=0.15)
-    assert pacer.reserve() == pytest.approx(0.2)  # doubling
-    # a request sent before that failure came back belongs to the same episode
-    pacer.on_failure(could_not_connect=True, sent_at=0.1)
-    assert pacer.reserve() == pytest.approx(0.2)
-    clock.now = 0.5
-    pacer.reserve()
-    pacer.on_reply(Reply(0.45))  # a success ends the streak
-    assert pacer.unavailable == 0
-    pacer.on_reply(Reply(0.46, unavailable=True))
-    assert pacer.reserve() == 0
-
-
-def test_unavailable_pauses_are_capped() -> None:
-    clock = FakeClock()
-    pacer = Pacer(clock=clock, max_unavailable_pause=10.0)
-    for i in range(30):
-        clock.now = float(i * 100)
-        pacer.on_failure(could_not_connect=True, sent_at=clock.now)
-    assert pacer.reserve() == pytest.approx(10.0)

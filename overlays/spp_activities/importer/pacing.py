@@ -24,8 +24,10 @@ Three mechanisms, all shared by every worker of a run:
   One congestion episode lowers the rate once: 429s for requests sent before
   the last decrease do not lower it again.
 
-The class is synchronous and takes a clock, so that it can be tested with a
-fake one; `AsyncPacer` adds the waiting.
+The pacer only paces: whether a failed request is sent again, and after how
+long, is the importer's `RetryPolicy`'s business (`retry.py`), as for the
+client. The class is synchronous and takes a clock, so that it can be tested
+with a fake one; `AsyncPacer` adds the waiting.
 """
 
 from __future__ import annotations
@@ -51,7 +53,6 @@ class Reply:
     retry_after: float | None = None
     limit: int | None = None  # X-RateLimit-Limit
     remaining: int | None = None  # X-RateLimit-Remaining
-    unavailable: bool = False  # 503: the API did not take the request
 
 
 def parse_rate_headers(headers: object) -> tuple[int | None, int | None]:
@@ -88,7 +89,6 @@ class Pacer:
         estimate_window: float = 1.0,
         gain: float = 4.0,
         window_share: float = 0.96,
-        max_unavailable_pause: float = 10.0,
     ) -> None:
         self._clock = clock
         self.beta = beta
@@ -130,10 +130,6 @@ class Pacer:
         self._bucket_start = -math.inf
         self._bucket_count = 0
         self.throttles = 0
-        # the API unavailable (503, could not connect): consecutive episodes
-        self.max_unavailable_pause = max_unavailable_pause
-        self.unavailable = 0
-        self._unavailable_since = -math.inf
 
     # ------------------------------------------------------------ sending
 
@@ -190,10 +186,6 @@ class Pacer:
         now = self._clock()
         self.answered += 1
         self._last_answer = now
-        if reply.unavailable:
-            self._on_unavailable(now, reply.sent_at)
-        elif not reply.throttled:
-            self.unavailable = 0
         if reply.throttled:
             self.throttles += 1
             pause = self.default_pause if reply.retry_after is None else reply.retry_after
@@ -208,26 +200,10 @@ class Pacer:
         elif self._last_throttle > -math.inf and self.remaining is None:
             self._cubic_grow(now)
 
-    def on_failure(self, *, could_not_connect: bool = False, sent_at: float = -math.inf) -> None:
+    def on_failure(self) -> None:
         """A request ended without a reply (network error): it is no longer in flight."""
-        now = self._clock()
         self.answered += 1
-        self._last_answer = now
-        if could_not_connect:
-            self._on_unavailable(now, sent_at)
-
-    def _on_unavailable(self, now: float, sent_at: float) -> None:
-        """Could not connect, or 503: one is a row's bad luck (the row backs off); when the
-        next request fails too, with no reply in between, the whole run pauses, twice as
-        long each time (capped). Failures of requests sent before the last one came back
-        belong to the same episode and count once."""
-        if sent_at < self._unavailable_since:
-            return
-        self.unavailable += 1
-        self._unavailable_since = now
-        if self.unavailable >= 2:
-            pause = min(self.max_unavailable_pause, 0.1 * 2 ** (self.unavailable - 2))
-            self.paused_until = max(self.paused_until, now + pause)
+        self._last_answer = self._clock()
 
     # header mode
 
@@ -339,8 +315,8 @@ class AsyncPacer:
         self.pacer.on_reply(reply)
         self._changed.set()
 
-    def on_failure(self, *, could_not_connect: bool = False, sent_at: float = -math.inf) -> None:
-        self.pacer.on_failure(could_not_connect=could_not_connect, sent_at=sent_at)
+    def on_failure(self) -> None:
+        self.pacer.on_failure()
         self._changed.set()
 
     def wake(self) -> None:

@@ -22,7 +22,6 @@ then), not halfway through as thousands of invalid rows.
 from __future__ import annotations
 
 import codecs
-import contextlib
 import csv
 import hashlib
 import json
@@ -153,8 +152,11 @@ def check_decodes(path: Path, encoding: str) -> None:
 
 
 def _suggest(path: Path, encoding: str) -> str:
-    """Which --encoding to try: charset-normalizer's first guess that decodes the whole
-    file; cp1252 (Excel's on Windows) when it reads the file the same way."""
+    """Which --encoding to try: charset-normalizer's best guess that decodes the whole file.
+
+    Among guesses it finds equally good (Western European text often reads the same
+    in cp1250, cp1252 and cp1257), cp1252, what Excel writes on most Windows
+    machines, is named first."""
     advice = "Pass --encoding with the file's encoding"
     try:
         from charset_normalizer import from_bytes
@@ -163,8 +165,12 @@ def _suggest(path: Path, encoding: str) -> str:
     with open_source(path) as stream:
         sample = stream.read(4 << 20)
     chosen = codecs.lookup(encoding).name
-    for match in list(from_bytes(sample))[:5]:
+    best: list[str] = []
+    score: tuple[float, float] | None = None
+    for match in list(from_bytes(sample))[:8]:
         guess = match.encoding
+        if score is not None and (match.chaos, -match.coherence) != score:
+            break
         if codecs.lookup(guess).name == chosen:
             continue
         try:
@@ -172,12 +178,20 @@ def _suggest(path: Path, encoding: str) -> str:
             check_decodes(path, guess)
         except FileFormatError:
             continue
-        if guess != "cp1252":
-            with contextlib.suppress(UnicodeDecodeError):
-                if sample.decode("cp1252") == sample.decode(guess):
-                    guess = "cp1252"  # the same text: name the encoding most files have
-        return f"It decodes as {guess}: try --encoding {guess}."
-    return f"{advice}."
+        score = (match.chaos, -match.coherence)
+        best.append(guess)
+    if not best:
+        return f"{advice}."
+    if "cp1252" not in best:
+        try:
+            same = sample.decode("cp1252") == sample.decode(best[0])
+        except UnicodeDecodeError:
+            same = False
+        if same:
+            best.append("cp1252")  # the same text as the best guess: as good a guess
+    best.sort(key=lambda guess: guess != "cp1252")
+    others = f" (or {', '.join(best[1:])})" if len(best) > 1 else ""
+    return f"It decodes as {best[0]}{others}: try --encoding {best[0]}."
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,345 @@
+"""The report as a worksheet: decide every row, apply the decisions, finish with exit 0.
+
+`test_the_trial_replayed` replays the trial of issue 12: a messy CSV export, a
+sandbox with faults, `kill -9` mid-run, a resume, the worksheet filled in from
+the sandbox's truth, applied, and a last run that ends with exit 0, every valid
+row exactly once, nothing created for `skip`, nothing sent twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import signal
+import sqlite3
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from import_helpers import Run, copies, numbered_rows, read_report, write_csv
+from spp_activities.sandbox import Sandbox
+from test_reliability import start_import, wait_for_created
+
+FAULTS = {"429": 0.003, "503": 0.02, "500": 0.03, "reset": 0.02, "reset-after": 0.03}
+
+
+def messy_rows(count: int) -> list[tuple[str, str, str]]:
+    """(client_id, content, key) as a CRM export has them: multi-line notes, emoji,
+    long notes, pandas' 12.0, bad client IDs and clients SPP does not know."""
+    rows = []
+    for i in range(count):
+        client = str(i % 100 + 1)
+        content = f"note #{i}: called about invoice {i}"
+        if i % 7 == 0:
+            content += '\r\nsecond line, "quoted"\nthird line'
+        if i % 11 == 0:
+            content += " 🎉👍🏽 ünïcödé"
+        if i % 50 == 0:
+            content += " " + "long " * 100
+        if i % 13 == 0:
+            client += ".0"
+        if i % 97 == 0:
+            client = "n/a"  # invalid
+        elif i % 89 == 0:
+            client = "999999"  # no such client: 404
+        rows.append((client, content, f"crm-{i}"))
+    return rows
+
+
+def write_export(path: Path, rows: list[tuple[str, str, str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8-sig") as handle:  # Excel's BOM, CRLF
+        writer = csv.writer(handle, lineterminator="\r\n")
+        writer.writerow(["Client_ID", "Content", "Key"])
+        writer.writerows(rows)
+    return path
+
+
+def decide_from_truth(report: Path, stored: set[str], contents: dict[str, str]) -> dict[str, int]:
+    """Fill in the worksheet as the user would, from what SPP (the sandbox) holds."""
+    with report.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        fields = list(reader.fieldnames or ())
+        records = list(reader)
+    chosen = {"created": 0, "send": 0, "skip": 0}
+    for record in records:
+        assert record["decision"] == ""
+        content = contents[record["row"]]
+        assert record["content"] == content[:200]
+        if record["client_id"] == "999999":  # SPP has no such client: nothing to create
+            record["decision"] = "skip"
+        elif record["outcome"] == "unknown":
+            assert record["may_exist"] == "yes"
+            record["decision"] = "created" if content in stored else "send"
+        elif record["outcome"] == "invalid" or record["http_status"] == "404":
+            assert record["may_exist"] == "no"
+            record["decision"] = "skip"
+        else:  # failed, nothing created: out of attempts on 429/503
+            record["decision"] = "send"
+        chosen[record["decision"]] += 1
+    with report.open("w", newline="", encoding="utf-8-sig") as handle:
+        writer = csv.DictWriter(handle, fields)
+        writer.writeheader()
+        writer.writerows(records)
+    return chosen
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_the_trial_replayed(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
+    rows = messy_rows(1000)
+    path = write_export(tmp_path / "export.csv", rows)
+    report = tmp_path / "export.csv.spp-import-report.csv"
+    contents = {str(n + 1): content for n, (_, content, _) in enumerate(rows)}
+    valid = {c for client, c, _ in rows if client not in ("n/a", "999999")}
+    skipped = {c for client, c, _ in rows if client in ("n/a", "999999")}
+    db = tmp_path / "sandbox.db"
+    faulty = sandbox_factory(db=db, faults=FAULTS, seed=12, rate_limit=300)
+
+    # kill -9 in the middle of the run, then resume it (faults still on)
+    proc = start_import(path, faulty)
+    wait_for_created(faulty, proc, 250)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    assert len(faulty.activities()) < len(valid)
+    resumed = run_cli(["import", path], workspace=faulty.workspace_url, token=faulty.token)
+    assert resumed.code == 8, resumed.out + resumed.err
+    assert "in flight when an earlier run stopped" in resumed.err
+    assert sum(faulty.stats()["by_fault"].values()) >= 20  # the faults really happened
+    stored = copies(faulty.activities())
+    assert max(stored.values()) == 1  # nothing sent twice so far
+    port = faulty.port
+    faulty.stop()
+
+    # fill the worksheet in from the sandbox's truth, and apply it
+    chosen = decide_from_truth(report, set(stored), contents)
+    assert chosen["created"] > 0
+    assert chosen["skip"] == len(skipped)
+    applied = run_cli(["import", path, "--apply", report])
+    assert applied.code == 0, applied.err
+    assert (
+        f"created {chosen['created']} (recorded as created, never sent), "
+        f"send {chosen['send']} (sent once by the next run), skip {chosen['skip']}"
+    ) in applied.out
+    # A worksheet applies once: its rows are decided now.
+    again = run_cli(["import", path, "--apply", report])
+    assert again.code == 2
+    assert "is not undecided" in again.err
+
+    # the last run, against the same workspace, healthy now
+    healthy = sandbox_factory(db=db, port=port)
+    final = run_cli(["import", path], workspace=healthy.workspace_url, token=healthy.token)
+    assert final.code == 0, final.out + final.err
+    assert healthy.stats()["requests"] == chosen["send"]  # only the rows decided `send`
+    assert f"All runs: created {len(valid)}, skipped {len(skipped)}, failed 0" in final.out
+    end = copies(healthy.activities())
+    assert set(end) == valid  # every valid row, nothing for `skip`
+    assert set(end.values()) == {1}  # exactly once
+    assert not report.exists()
+
+
+def run_with_problems(
+    sandbox: Sandbox, tmp_path: Path, run_cli: Callable[..., Run]
+) -> tuple[Path, Path]:
+    rows: list[tuple[object, str]] = [*numbered_rows(4), ("x", "bad id"), (999_999, "nobody")]
+    path = write_csv(tmp_path / "notes.csv", rows, ["client_id", "content"])
+    result = run_cli(["import", path], workspace=sandbox.workspace_url, token=sandbox.token)
+    assert result.code == 8
+    assert "--apply" in result.out
+    return path, tmp_path / "notes.csv.spp-import-report.csv"
+
+
+def read_sheet(report: Path) -> list[dict[str, str]]:
+    """The worksheet's rows, comma- or semicolon-separated."""
+    text = report.read_text(encoding="utf-8-sig")
+    delimiter = ";" if text.splitlines()[0].count(";") > text.splitlines()[0].count(",") else ","
+    with report.open(newline="", encoding="utf-8-sig") as handle:
+        return list(csv.DictReader(handle, delimiter=delimiter))
+
+
+def fill(report: Path, decisions: dict[str, str]) -> None:
+    records = read_sheet(report)
+    for record in records:
+        record["decision"] = decisions.get(record["row"], "")
+    with report.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, list(records[0]), delimiter=";")  # as Excel saves it
+        writer.writeheader()
+        writer.writerows(records)
+
+
+def journal_states(path: Path) -> dict[int, str]:
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return dict(db.execute("SELECT number, state FROM rows").fetchall())
+    finally:
+        db.close()
+
+
+def test_applying_says_what_it_will_do_and_the_next_run_honours_it(
+    sandbox: Sandbox, tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
+    path, report = run_with_problems(sandbox, tmp_path, run_cli)
+    journal = tmp_path / "notes.csv.spp-import.sqlite"
+    fill(report, {"5": "skip", "6": "SKIP "})
+    preview = run_cli(["import", path, "--apply", report, "--dry-run"])
+    assert preview.code == 0, preview.err
+    assert "Would apply" in preview.out
+    assert "created 0 (recorded as created, never sent), send 0" in preview.out
+    assert "skip 2 (left out for good); 0 row(s) stay undecided" in preview.out
+    assert journal_states(journal)[5] == "invalid"  # a preview changes nothing
+    applied = run_cli(["import", path, "--apply", report])
+    assert applied.code == 0, applied.err
+    assert applied.out.startswith(f"Applying {report} to {journal}: ")
+    assert journal_states(journal)[5] == "skipped"
+    requests = sandbox.stats()["requests"]
+    done = run_cli(["import", path], workspace=sandbox.workspace_url, token=sandbox.token)
+    assert done.code == 0, done.out + done.err  # every row created or skipped
+    assert "All runs: created 4, skipped 2, failed 0, invalid 0, unknown 0." in done.out
+    assert sandbox.stats()["requests"] == requests  # the 404 row is not sent again
+
+
+@pytest.mark.parametrize(
+    ("decisions", "message"),
+    [
+        ({"5": "send"}, "row 5 is invalid"),
+        ({"5": "maybe"}, "decision 'maybe' is not one of created, send, skip"),
+        ({"1": "skip"}, "row 1 is not undecided: it is created"),
+    ],
+)
+def test_a_decision_that_cannot_apply_refuses_the_whole_report(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    run_cli: Callable[..., Run],
+    decisions: dict[str, str],
+    message: str,
+) -> None:
+    path, report = run_with_problems(sandbox, tmp_path, run_cli)
+    fill(report, {"6": "skip"})
+    records = read_sheet(report)
+    if "1" in decisions:  # a row that was created: put it in the worksheet by hand
+        db = sqlite3.connect(tmp_path / "notes.csv.spp-import.sqlite")
+        (digest,) = db.execute("SELECT digest FROM rows WHERE number = 1").fetchone()
+        db.close()
+        created = dict(records[0], row="1", row_digest=digest.hex(), decision="")
+        records.append(created)
+        with report.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, list(records[0]))
+            writer.writeheader()
+            writer.writerows(records)
+    fill(report, {"6": "skip", **decisions})
+    before = journal_states(tmp_path / "notes.csv.spp-import.sqlite")
+    result = run_cli(["import", path, "--apply", report])
+    assert result.code == 2
+    assert message in result.err
+    assert "Nothing was applied" in result.err or "nothing was applied" in result.err
+    assert journal_states(tmp_path / "notes.csv.spp-import.sqlite") == before
+
+
+def test_a_report_of_another_import_is_refused(
+    sandbox: Sandbox, tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
+    first, report = run_with_problems(sandbox, tmp_path, run_cli)
+    other_dir = tmp_path / "other"
+    other_dir.mkdir()
+    other, _ = run_with_problems(sandbox, other_dir, run_cli)
+    fill(report, {"5": "skip"})
+    result = run_cli(["import", other, "--apply", report])
+    assert result.code == 2
+    assert "belongs to another journal" in result.err
+    # The same journal, but the row was edited in the file since: refused too.
+    write_csv(
+        first,
+        [*numbered_rows(4), ("y", "another bad id"), (999_999, "nobody")],
+        ["client_id", "content"],
+    )
+    edited = run_cli(["import", first, "--apply", report])
+    assert edited.code == 2
+    assert "row 5 is not the row the report describes" in edited.err
+
+
+def test_skip_invalid_ends_invalid_and_rejected_rows_as_skipped(
+    sandbox: Sandbox, tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
+    path, report = run_with_problems(sandbox, tmp_path, run_cli)
+    requests = sandbox.stats()["requests"]
+    skip = run_cli(
+        ["import", path, "--skip-invalid"], workspace=sandbox.workspace_url, token=sandbox.token
+    )
+    assert skip.code == 0, skip.out + skip.err
+    assert "This run: created 0, failed 0, invalid 0, unknown 0, skipped 2" in skip.out
+    assert sandbox.stats()["requests"] == requests  # the 404 row was not sent again
+    assert not report.exists()
+    # Fixing a skipped row in the file makes it a row to send again.
+    write_csv(
+        path,
+        [*numbered_rows(4), (5, "bad id, fixed"), (999_999, "nobody")],
+        ["client_id", "content"],
+    )
+    fixed = run_cli(["import", path], workspace=sandbox.workspace_url, token=sandbox.token)
+    assert fixed.code == 0, fixed.out + fixed.err
+    assert "bad id, fixed" in copies(sandbox.activities())
+
+
+def test_a_first_run_with_skip_invalid_never_sends_a_404_twice(
+    sandbox: Sandbox, tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
+    rows: list[tuple[object, str]] = [*numbered_rows(3), (999_999, "nobody"), ("", "no id")]
+    path = write_csv(tmp_path / "notes.csv", rows, ["client_id", "content"])
+    args = ["import", path, "--skip-invalid"]
+    first = run_cli(args, workspace=sandbox.workspace_url, token=sandbox.token)
+    assert first.code == 0, first.out + first.err
+    assert "All runs: created 3, skipped 2" in first.out
+    second = run_cli(["import", path], workspace=sandbox.workspace_url, token=sandbox.token)
+    assert second.code == 0
+    assert sandbox.stats()["requests"] == 4
+
+
+def test_a_dry_run_writes_the_worksheet_of_every_invalid_row(
+    tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
+    rows: list[tuple[object, str]] = [*numbered_rows(5)] + [("bad", f"x{i}") for i in range(25)]
+    path = write_csv(tmp_path / "notes.csv", rows, ["client_id", "content"])
+    report = tmp_path / "invalid.csv"
+    result = run_cli(["import", path, "--dry-run", "--report", report])
+    assert result.code == 8
+    assert "30 rows, 5 valid, 25 invalid" in result.out
+    assert f"Worksheet of the 25 invalid row(s): {report}" in result.out
+    assert "... and 5 more invalid rows" in result.err
+    records = read_report(report)
+    assert [r["row"] for r in records] == [str(n) for n in range(6, 31)]
+    assert {r["outcome"] for r in records} == {"invalid"}
+    assert records[0]["content"] == "x0"
+    assert not (tmp_path / "notes.csv.spp-import.sqlite").exists()
+    # A dry run records nothing: its worksheet is not applied.
+    fill(report, {"6": "skip"})
+    applied = run_cli(["import", path, "--apply", report, "--state", tmp_path / "j.sqlite"])
+    assert applied.code == 2
+
+
+def test_a_semicolon_cp1252_excel_export_needs_only_its_encoding(
+    sandbox: Sandbox, tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
+    notes = [
+        "Rückruf wegen Rechnung; Kunde möchte Ratenzahlung",
+        "Änderung der Adresse \u2013 bitte prüfen\r\nzweite Zeile",
+        'Grüße an "Frau Müller", 5 € Rabatt',
+        "façade, crème brûlée, naïve",
+    ] * 10
+    path = tmp_path / "export.csv"
+    lines = ["Client_ID;Content;Notiz"]
+    for i, note in enumerate(notes):
+        quoted = '"' + note.replace('"', '""') + '"'
+        lines.append(f"{i % 100 + 1};{quoted};Größe {i}")
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
+    env = {"workspace": sandbox.workspace_url, "token": sandbox.token}
+
+    refused = run_cli(["import", path], **env)
+    assert refused.code == 2
+    assert sandbox.stats()["requests"] == 0  # stopped before sending anything
+    assert "is not valid utf-8: line 2" in refused.err
+    assert "--encoding cp1252" in refused.err or "--encoding windows-1252" in refused.err
+    assert not (tmp_path / "export.csv.spp-import.sqlite").exists()
+
+    done = run_cli(["import", path, "--encoding", "cp1252"], **env)
+    assert done.code == 0, done.out + done.err
+    assert sorted(copies(sandbox.activities()).elements()) == sorted(notes)
