@@ -40,6 +40,7 @@ def test_quick_bench_runs_every_section_and_writes_results(tmp_path: Path) -> No
         "import_vs_raw",
         "memory_growth",
         "memory_peak",
+        "pacing_steady",
         "pacing_rate",
         "pacing_429",
         "startup_help",

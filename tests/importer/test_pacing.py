@@ -60,6 +60,7 @@ class TokenBucket:
 class Result:
     accepted_per_second: float
     throttled_share: float
+    steady_per_second: float  # from the first accepted request to the last
 
 
 def simulate(
@@ -78,6 +79,7 @@ def simulate(
         seq += 1
         heapq.heappush(events, (0.0, seq, "ready", ()))
     accepted = throttled = 0
+    first_accepted = last_accepted = math.nan
     while events:
         time, _, kind, data = heapq.heappop(events)
         if time > duration:
@@ -92,6 +94,9 @@ def simulate(
                 heapq.heappush(events, (time + min(delay, 0.002), seq, "ready", ()))
         elif kind == "arrive":
             allowed, limit, remaining, retry_after = limiter.hit(time)
+            if allowed:
+                first_accepted = time if math.isnan(first_accepted) else first_accepted
+                last_accepted = time
             reply = (data[0], float(allowed), limit, remaining, retry_after)
             heapq.heappush(events, (time + latency / 2, seq, "reply", reply))
         else:
@@ -109,7 +114,8 @@ def simulate(
                 )
             )
             heapq.heappush(events, (time, seq, "ready", ()))
-    return Result(accepted / duration, throttled / max(1, accepted + throttled))
+    steady = (accepted - 1) / (last_accepted - first_accepted) if accepted > 1 else 0.0
+    return Result(accepted / duration, throttled / max(1, accepted + throttled), steady)
 
 
 @pytest.mark.parametrize("latency", [0.002, 0.02])
@@ -117,6 +123,15 @@ def test_fixed_window_of_50_per_second_is_used_to_90_percent_with_few_429s(laten
     result = simulate(FixedWindow(50), latency=latency)
     assert result.accepted_per_second >= 0.9 * 50
     assert result.throttled_share <= 0.02
+
+
+@pytest.mark.parametrize("latency", [0.001, 0.004, 0.01])
+def test_a_fixed_window_of_50_is_used_to_97_percent_in_the_steady_state(latency: float) -> None:
+    """Issue 12: against Laravel's fixed one-second window (with X-RateLimit-Limit and
+    -Remaining), first to last accepted request at >= 0.97 of the limit, <= 1% 429s."""
+    result = simulate(FixedWindow(50), latency=latency)
+    assert result.steady_per_second >= 0.97 * 50
+    assert result.throttled_share <= 0.01
 
 
 def test_laravel_style_per_minute_window() -> None:

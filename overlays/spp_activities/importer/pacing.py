@@ -10,8 +10,10 @@ Three mechanisms, all shared by every worker of a run:
   have ended (or, for other throttles, except one probe now and then).
   A fixed window like Laravel's (a window opens at the first request and
   admits `Limit` requests) shows as `Remaining` jumping back up; the median
-  time between such resets is the window's length, and requests are spread
-  evenly at 96% of `Limit` per window. A throttle that refills continuously
+  time between such resets (less half a request interval: a window opens at
+  the first request after the last one ended) is the window's length, and
+  requests are spread evenly at 99% of `Limit` per window; a window whose
+  budget is spent anyway is waited out to its end, not probed. A throttle that refills continuously
   (a token bucket) shows no resets; its refill rate is estimated from how
   `Remaining` moves while requests are accepted, and a proportional
   controller on the bucket's level spends a full bucket faster and matches
@@ -88,7 +90,7 @@ class Pacer:
         default_pause: float = 1.0,
         estimate_window: float = 1.0,
         gain: float = 4.0,
-        window_share: float = 0.96,
+        window_share: float = 0.99,
     ) -> None:
         self._clock = clock
         self.beta = beta
@@ -150,17 +152,25 @@ class Pacer:
         if now < self.paused_until:
             return self.paused_until - now
         if self.remaining is not None and self.remaining - self.in_flight <= 0:
-            # The server's budget is spent: wait for replies, or probe with one request.
-            if self.in_flight > 0:
-                return self._probe_interval
-            probe_at = self._last_answer + self._probe_interval
-            if self._last_reset is not None:
-                # Do not knock before the current window must have ended; before its
-                # length is known, assume at least a second (no throttle uses less).
-                window = 1.0 if self.window is None else self.window * 1.05
-                probe_at = max(probe_at, self._reset_seen_at + window)
-            if now < probe_at:
-                return probe_at - now
+            if self.window is not None and self._last_reset is not None:
+                # A fixed window whose budget is spent: wait for its end (its first
+                # request's send time plus its length, and a little), then a new one opens.
+                end = self._last_reset + self.window + max(0.01, 0.01 * self.window)
+                if now < end:
+                    return end - now
+                assert self.limit is not None
+                self.remaining = self.limit
+            else:
+                # The server's budget is spent: wait for replies, or probe with one request.
+                if self.in_flight > 0:
+                    return self._probe_interval
+                probe_at = self._last_answer + self._probe_interval
+                if self._last_reset is not None:
+                    # Do not knock before the current window must have ended; before its
+                    # length is known, assume at least a second (no throttle uses less).
+                    probe_at = max(probe_at, self._reset_seen_at + 1.0)
+                if now < probe_at:
+                    return probe_at - now
         if self.rate is not None:
             interval = 1.0 / self.rate
             if now < self._next_slot - interval:
@@ -269,7 +279,12 @@ class Pacer:
             gap = sent_at - self._last_reset
             if gap > 0:
                 self._gaps.append(gap)
-                self.window = statistics.median(self._gaps)
+                window = statistics.median(self._gaps)
+                if self.rate is not None:
+                    # A window opens at the first request after the last one ended: on
+                    # average half a request interval after it, which is not the window.
+                    window = max(min(self._gaps), window - 0.5 / self.rate)
+                self.window = window
         self._last_reset = sent_at
         self._reset_seen_at = now
         self._throttled_since_reset = False
