@@ -23,7 +23,7 @@ def test_rate_and_eta_count_only_the_rows_this_run_sends() -> None:
     progress = Progress(io.StringIO(), ProgressMode.LINES, tally)
     line = progress.line(progress.started + 10.0)
     assert line.startswith("2100/3000 rows (70%), 10 rows/s, ETA 0:01:30;")
-    assert "this run: created 100, failed 0, unknown 0; done before 2000" in line
+    assert "this run: created 100, failed 0, invalid 0, unknown 0; done before 2000" in line
 
 
 def test_the_summary_says_which_run_each_figure_is_about(

@@ -102,7 +102,7 @@ class Progress:
                 self.bar.update(done - self.shown)
                 self.shown = done
                 self.bar.set_postfix(
-                    created=tally.created, failed=tally.failed + tally.invalid,
+                    created=tally.created, failed=tally.failed, invalid=tally.invalid,
                     unknown=tally.unknown, refresh=False,
                 )  # fmt: skip
             return
@@ -123,7 +123,7 @@ class Progress:
         percent = 100 * done / tally.total if tally.total else 100.0
         return (
             f"{done}/{tally.total} rows ({percent:.0f}%), {rate:.0f} rows/s, ETA {eta}; "
-            f"this run: created {tally.created}, failed {tally.failed + tally.invalid}, "
+            f"this run: created {tally.created}, failed {tally.failed}, invalid {tally.invalid}, "
             f"unknown {tally.unknown}; done before {tally.done_before}"
         )
 

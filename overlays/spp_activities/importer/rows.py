@@ -66,7 +66,7 @@ class Row:
 def detect_format(path: Path, explicit: str | None = None) -> str:
     if explicit is not None:
         if explicit not in FORMATS:
-            raise FileFormatError(f"unknown format {explicit!r}: use csv or jsonl")
+            raise FileFormatError(f"--format: unknown format {explicit!r}: use csv or jsonl")
         return explicit
     fmt = _EXTENSIONS.get(path.suffix.lower())
     if fmt is None:
@@ -82,12 +82,12 @@ def check_encoding(encoding: str) -> str:
     try:
         info = codecs.lookup(encoding)
     except LookupError:
-        raise FileFormatError(f"unknown encoding {encoding!r}") from None
+        raise FileFormatError(f"--encoding: unknown encoding {encoding!r}") from None
     if info.name == "utf-8-sig":
         return "utf-8"  # a leading BOM is skipped whatever the encoding
     if "\n".encode(info.name) != b"\n" or "a,".encode(info.name) != b"a,":
         raise FileFormatError(
-            f"encoding {encoding!r} is not ASCII-compatible; convert the file to UTF-8"
+            f"--encoding {encoding} is not ASCII-compatible; convert the file to UTF-8"
         )
     return info.name
 
