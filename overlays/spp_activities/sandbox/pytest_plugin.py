@@ -107,20 +107,23 @@ def _marker_options(node: pytest.Item) -> dict[str, Any]:
 def _started(options: dict[str, Any], database: Path) -> Iterator[Sandbox]:
     """A started sandbox, stopped after. Bad options and a missing extra fail the test with
     one line, not with a traceback into the plugin."""
+    problem = None
     try:
         from spp_activities.sandbox.options import SandboxOptionError
         from spp_activities.sandbox.server import Sandbox
     except ModuleNotFoundError as missing:
-        pytest.fail(
+        problem = (
             f"the spp_sandbox fixture needs the sandbox extra ({missing.name} is not "
-            f"installed): {INSTALL_HINT}",
-            pytrace=False,
+            f"installed): {INSTALL_HINT}"
         )
-    try:
-        sandbox = Sandbox(db=database, **options)
-    except SandboxOptionError as error:
-        pytest.fail(f"@pytest.mark.{MARKER}: {error}", pytrace=False)
-    with sandbox.start():
+    else:
+        try:
+            sandbox = Sandbox(db=database, **options)
+        except SandboxOptionError as error:
+            problem = f"@pytest.mark.{MARKER}: {error}"
+    if problem is not None:  # failed outside the `except`, so no chained traceback shows
+        pytest.fail(problem, pytrace=False)
+    with sandbox:
         yield sandbox
 
 
