@@ -143,7 +143,7 @@ def test_the_timeline_shows_what_arrives_without_a_reload_and_notes_as_text(
         arg=expected,
         timeout=WAIT_MS,
     )
-    assert "404 × 1" in page.inner_text("#by-status")
+    assert "404 \u00d7 1" in page.inner_text("#by-status")  # 404 (times sign) 1
 
     # A reset empties the page, again without a reload.
     httpx.post(f"{sandbox.url}/_sandbox/reset")
