@@ -11,6 +11,7 @@ Where chromium is missing the browser test is skipped, except in CI (CI=true), w
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -47,17 +48,18 @@ def chromium_or_skip() -> str:
     return found
 
 
-@pytest.fixture
-def browser_page(tmp_path: Path) -> Iterator[Any]:
+@contextlib.contextmanager
+def chromium_page(profile: Path, *extra_args: str) -> Iterator[Any]:
+    """A page in headless chromium with a fresh profile (its --user-data-dir)."""
     chromium = chromium_or_skip()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),  # a fresh --user-data-dir
+            str(profile),
             executable_path=chromium,
             headless=True,
-            args=CHROMIUM_ARGS,
+            args=[*CHROMIUM_ARGS, *extra_args],
             viewport={"width": 1100, "height": 900},
             device_scale_factor=1,
         )
@@ -65,6 +67,12 @@ def browser_page(tmp_path: Path) -> Iterator[Any]:
             yield context.new_page()
         finally:
             context.close()
+
+
+@pytest.fixture
+def browser_page(tmp_path: Path) -> Iterator[Any]:
+    with chromium_page(tmp_path / "chromium-profile") as page:
+        yield page
 
 
 def test_the_timeline_shows_what_arrives_without_a_reload_and_notes_as_text(
@@ -75,6 +83,14 @@ def test_the_timeline_shows_what_arrives_without_a_reload_and_notes_as_text(
     sandbox: Sandbox = sandbox_factory(db=tmp_path / "sandbox.db", faults={"503": 0.3}, seed=4)
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    script_errors: list[str] = []  # uncaught exceptions, and anything the CSP blocked
+    page.on("pageerror", lambda error: script_errors.append(str(error)))
+    page.on(
+        "console",
+        lambda message: (
+            "Content Security Policy" in message.text and script_errors.append(message.text)
+        ),
+    )
     page.goto(f"{sandbox.url}/_sandbox/")
     page.wait_for_selector("#live.on", timeout=WAIT_MS)
     assert page.is_visible("#empty")
@@ -126,6 +142,7 @@ def test_the_timeline_shows_what_arrives_without_a_reload_and_notes_as_text(
         page.eval_on_selector_all("#timeline script, #timeline img", "found => found.length") == 0
     )
     assert dialogs == []
+    assert script_errors == []
 
     # The stats, as /_sandbox/stats has them once everything arrived.
     stats = sandbox.stats()
@@ -163,6 +180,21 @@ def test_the_timeline_shows_what_arrives_without_a_reload_and_notes_as_text(
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     if os.environ.get("SPP_UPDATE_SCREENSHOT"):
         SCREENSHOT.write_bytes(shot.read_bytes())
+
+
+def test_reached_at_a_name_that_is_not_loopback_the_page_warns_instead(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # Chromium resolves sandbox.example to the sandbox's loopback address; the page only
+    # sees that it was not opened at a loopback name.
+    rule = f"--host-resolver-rules=MAP sandbox.example {sandbox.host}"
+    with chromium_page(tmp_path / "chromium-profile", rule) as page:
+        page.goto(f"http://sandbox.example:{sandbox.port}/_sandbox/")
+        page.wait_for_selector("#live.on", timeout=WAIT_MS)
+        notice = page.inner_text("#notice")
+    assert "not on loopback" in notice
+    assert "anyone who can reach it can read this page" in notice
+    assert "No token needed" not in notice
 
 
 def test_the_page_is_served_with_a_policy_that_runs_only_its_own_code(sandbox: Sandbox) -> None:

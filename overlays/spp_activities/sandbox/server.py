@@ -271,6 +271,7 @@ def _banner(sandbox: Sandbox, custom_tokens: bool) -> str:
     lines = [
         "SPP sandbox is running.",
         f"  Workspace URL: {sandbox.workspace_url}",
+        f"  Timeline:      {sandbox.url}/_sandbox/  (open it in a browser: what arrived, live)",
         token_line,
         f"  Clients:       {sandbox.clients}",
         f"  Database:      {storage}",
@@ -283,7 +284,6 @@ def _banner(sandbox: Sandbox, custom_tokens: bool) -> str:
         f"    -H 'Authorization: Bearer {token_shown}' -H 'Content-Type: application/json' \\",
         '    -d \'{"content": "Client called to discuss project requirements."}\'',
         "",
-        f"Timeline:  {sandbox.url}/_sandbox/  (open it in a browser: what arrived, live)",
         f"Inspect: GET {sandbox.url}/_sandbox/activities[?client_id=N], "
         "GET /_sandbox/stats, POST /_sandbox/reset",
         "Press Ctrl-C to stop.",
