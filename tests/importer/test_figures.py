@@ -68,3 +68,15 @@ def test_an_interrupted_first_run_without_progress_reports_the_files_total(
     assert proc.returncode == 130, err
     assert f"{path}: 600 rows. This run:" in out
     assert "not processed" in out
+
+
+@pytest.mark.parametrize("settings", [{"concurrency": 0}, {"max_attempts": 0}])
+def test_run_import_refuses_settings_that_would_never_send(
+    tmp_path: Path, settings: dict[str, int]
+) -> None:
+    from spp_activities.importer import run_import
+
+    path = write_csv(tmp_path / "notes.csv", numbered_rows(3), ["client_id", "content"])
+    flag = "--" + next(iter(settings)).replace("_", "-")
+    with pytest.raises(ValueError, match=f"{flag} must be a whole number >= 1"):
+        run_import(path, **settings)  # type: ignore[arg-type]

@@ -78,6 +78,7 @@ def test_metadata_script_and_runtime_dependencies(wheel: zipfile.ZipFile) -> Non
         "openapi-core",
         "pyyaml",
         "tqdm",
+        "charset-normalizer",
         "sniffio",
     }
 

@@ -152,6 +152,9 @@ def run_import(
     err = err if err is not None else sys.stderr
     client: AsyncSPPClient | None = None
     journal: jr.Journal | None = None
+    for flag, value in (("--concurrency", concurrency), ("--max-attempts", max_attempts)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{flag} must be a whole number >= 1, got {value!r}")
     try:
         source = Source.open(path, file_format, encoding, delimiter)
         default_state = state_path is None
