@@ -4,7 +4,8 @@
 - :mod:`.journal`: the SQLite journal of every row's outcome;
 - :mod:`.rows`: reading and validating rows;
 - :mod:`.pacing`: keeping under the API's rate limit;
-- :mod:`.output`: progress, the report and the summary;
+- :mod:`.output`: progress and the summary;
+- :mod:`.worksheet`: the report as a worksheet, and applying its decisions;
 - :mod:`.earlier`: refusing a renamed or copied file that was imported before.
 
 It sits above the client core (``spp_activities.client`` and below) and below

@@ -28,6 +28,14 @@ class ProgressMode(StrEnum):
     NONE = "none"
 
 
+class StopReason(StrEnum):
+    """Why a run stopped before the end of the file."""
+
+    INTERRUPTED = "interrupted"  # Ctrl-C or SIGTERM
+    AUTHENTICATION = "authentication"  # 401/403: the token, not the row
+    UNAVAILABLE = "unavailable"  # out of attempts on failures that created nothing
+
+
 def default_report_path(source: Path) -> Path:
     return source.with_name(source.name + ".spp-import-report.csv")
 
@@ -150,7 +158,7 @@ def print_summary(
     source: Path,
     tally: Tally,
     counts: dict[jr.State, int],
-    stop: tuple[str | None, str | None],
+    stop: tuple[StopReason | None, str | None],
     elapsed: float,
     problems: int,
     report_path: Path,
@@ -176,19 +184,19 @@ def print_summary(
         + ".",
         file=out,
     )  # fmt: skip
-    if why == "authentication":
+    if why is StopReason.AUTHENTICATION:
         print(
             f"Stopped early: the API refused the token ({message}). "
             "Check SPP_API_TOKEN or --token-file, then run the same command again.",
             file=out,
         )
-    elif why == "unavailable":
+    elif why is StopReason.UNAVAILABLE:
         print(
             f"Stopped early: the API did not take requests ({message}). "
             "Nothing was created for the rows not done; run the same command again later.",
             file=out,
         )
-    elif why == "interrupted":
+    elif why is StopReason.INTERRUPTED:
         print("Interrupted. Run the same command again to continue where it stopped.", file=out)
     if problems:
         print(

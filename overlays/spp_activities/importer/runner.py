@@ -54,6 +54,7 @@ from spp_activities.importer.output import (
     Output,
     Progress,
     ProgressMode,
+    StopReason,
     Tally,
     default_report_path,
     print_summary,
@@ -91,14 +92,6 @@ class ImportOutcome(StrEnum):
     REFUSED = "refused"  # the API refused the token
     INVALID = "invalid"  # the file, journal, report or settings were refused; nothing sent
     INTERRUPTED = "interrupted"  # Ctrl-C or SIGTERM; the same command continues
-
-
-class StopReason(StrEnum):
-    """Why a run stopped before the end of the file."""
-
-    INTERRUPTED = "interrupted"  # Ctrl-C or SIGTERM
-    AUTHENTICATION = "authentication"  # 401/403: the token, not the row
-    UNAVAILABLE = "unavailable"  # out of attempts on failures that created nothing
 
 
 class ImportStopped(Exception):
