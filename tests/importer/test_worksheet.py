@@ -343,3 +343,47 @@ def test_a_semicolon_cp1252_excel_export_needs_only_its_encoding(
     done = run_cli(["import", path, "--encoding", "cp1252"], **env)
     assert done.code == 0, done.out + done.err
     assert sorted(copies(sandbox.activities()).elements()) == sorted(notes)
+
+
+def test_a_filled_in_worksheet_is_never_overwritten(
+    sandbox: Sandbox, tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
+    """Running again (or a dry run) before --apply must not throw the user's work away."""
+    path, report = run_with_problems(sandbox, tmp_path, run_cli)
+    fill(report, {"5": "skip", "6": "skip"})
+    filled = report.read_bytes()
+    dry = run_cli(["import", path, "--dry-run"])
+    kept = tmp_path / "notes.csv.spp-import-report.filled-1.csv"
+    assert f"had decisions filled in: kept as {kept}" in dry.out
+    assert kept.read_bytes() == filled
+    assert [r["decision"] for r in read_report(report)] == [""]  # the dry run's own
+    applied = run_cli(["import", path, "--apply", kept])
+    assert applied.code == 0, applied.err
+
+
+@pytest.mark.parametrize(("delimiter", "flag"), [("\t", "tab"), ("|", "|")])
+def test_delimiter_flag(
+    sandbox: Sandbox, tmp_path: Path, run_cli: Callable[..., Run], delimiter: str, flag: str
+) -> None:
+    path = tmp_path / "notes.csv"
+    path.write_text(f"client_id{delimiter}content\n1{delimiter}a, b; c\n", encoding="utf-8")
+    env = {"workspace": sandbox.workspace_url, "token": sandbox.token}
+    if delimiter == "|":  # not one the header finds: the message names the flag
+        refused = run_cli(["import", path], **env)
+        assert refused.code == 2
+        assert "it has: 'client_id|content' (separated by '|'? pass --delimiter)" in refused.err
+    done = run_cli(["import", path, "--delimiter", flag], **env)
+    assert done.code == 0, done.out + done.err
+    assert [a["content"] for a in sandbox.activities()] == ["a, b; c"]
+
+
+def test_an_applied_worksheet_is_not_kept_by_the_next_run(
+    sandbox: Sandbox, tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
+    path, report = run_with_problems(sandbox, tmp_path, run_cli)
+    fill(report, {"5": "skip", "6": "skip"})
+    assert run_cli(["import", path, "--apply", report]).code == 0
+    done = run_cli(["import", path], workspace=sandbox.workspace_url, token=sandbox.token)
+    assert done.code == 0
+    assert "kept as" not in done.out
+    assert list(tmp_path.glob("*report*")) == []

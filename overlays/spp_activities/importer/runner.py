@@ -305,7 +305,9 @@ def _dry_run(settings: _Settings, state_path: Path, report_path: Path) -> Import
                 f"{counts[jr.UNKNOWN] + counts[jr.SENDING]} unknown"
                 f"{f', {conflicts} CONFLICTS: the file was edited' if conflicts else ''}."
             )
-        problems = write_worksheet(source, journal, report_path, total, dry_run=True)
+        problems = write_worksheet(
+            source, journal, report_path, total, dry_run=True, out=settings.out
+        )
     finally:
         if journal is not None:
             journal.close()
@@ -359,7 +361,7 @@ def _run(
         # A first run without a progress display: the file's total, also when it stopped early.
         tally.total = runner.rows_read if runner.exhausted else source.count_rows()
 
-    problems = write_worksheet(source, journal, report_path, tally.total)
+    problems = write_worksheet(source, journal, report_path, tally.total, out=settings.out)
     counts = journal.counts(up_to=tally.total)
     print_summary(
         settings.out,

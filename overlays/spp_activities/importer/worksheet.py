@@ -75,6 +75,7 @@ def write_worksheet(
     rows_in_file: int,
     *,
     dry_run: bool = False,
+    out: Output | None = None,
 ) -> int:
     """Write the worksheet of the undecided rows; returns how many (none: no file).
 
@@ -83,6 +84,9 @@ def write_worksheet(
     run, they are the file's invalid rows that the journal (if any) has not
     settled. The file is read again for the content."""
     journal_id = "" if journal is None or dry_run else journal.id
+    kept = _keep_if_filled_in(report_path, journal)
+    if kept is not None and out is not None:
+        print(f"The worksheet {report_path} had decisions filled in: kept as {kept}", file=out)
     count = 0
     tmp = report_path.with_name(report_path.name + ".tmp")
     with tmp.open("w", newline="", encoding="utf-8-sig") as handle:
@@ -114,6 +118,41 @@ def write_worksheet(
         with contextlib.suppress(FileNotFoundError):
             report_path.unlink()  # a stale report from an earlier run would mislead
     return count
+
+
+def _keep_if_filled_in(report_path: Path, journal: jr.Journal | None) -> Path | None:
+    """Move a worksheet with decisions not applied yet (their rows still undecided in
+    the journal) out of the way, so that a new run does not throw the user's work
+    away; returns where it went."""
+    try:
+        with report_path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
+            sample = handle.read(1 << 16)
+            handle.seek(0)
+            delimiter = max(",;\t", key=sample.partition("\n")[0].count)
+            filled = any(
+                (record.get("decision") or "").strip() and _undecided_row(journal, record)
+                for record in csv.DictReader(handle, delimiter=delimiter)
+            )
+    except (OSError, csv.Error):
+        return None
+    if not filled:
+        return None
+    for n in range(1, 1000):
+        kept = report_path.with_name(f"{report_path.stem}.filled-{n}{report_path.suffix}")
+        if not kept.exists():
+            os.replace(report_path, kept)
+            return kept
+    return None
+
+
+def _undecided_row(journal: jr.Journal | None, record: dict[str, str]) -> bool:
+    if journal is None:
+        return True
+    try:
+        entry = journal.get(int(record.get("row") or ""))
+    except ValueError:
+        return False
+    return entry is not None and entry.state in jr.UNDECIDED
 
 
 def _undecided(
