@@ -54,7 +54,7 @@ class Tally:
     this run; the summary's "all runs" figures come from the journal."""
 
     total: int = 0  # data rows in the file
-    to_send: int = 0  # rows this run has to send or check (0: not known)
+    to_send: int | None = None  # rows this run has to send or check (None: not known)
     created: int = 0
     skipped: int = 0  # recorded skipped by this run (--skip-invalid)
     failed: int = 0  # sent and refused, or could not be sent: nothing created
@@ -96,7 +96,7 @@ class Progress:
         if mode is ProgressMode.BAR:
             from tqdm import tqdm
 
-            total = tally.to_send or tally.total
+            total = tally.total if tally.to_send is None else tally.to_send
             self.bar = tqdm(
                 total=total, unit="row", file=self.err, dynamic_ncols=True, smoothing=0.1
             )
@@ -126,8 +126,8 @@ class Progress:
         done = tally.processed
         elapsed = max(now - self.started, 1e-9)
         rate = tally.this_run / elapsed
-        left = tally.to_send - tally.this_run if tally.to_send else tally.total - done
-        eta = f"{_clock(left / rate)}" if rate > 0 else "?"
+        left = tally.total - done if tally.to_send is None else tally.to_send - tally.this_run
+        eta = _clock(left / rate) if rate > 0 else _clock(0) if left <= 0 else "?"
         percent = 100 * done / tally.total if tally.total else 100.0
         return (
             f"{done}/{tally.total} rows ({percent:.0f}%), {rate:.0f} rows/s, ETA {eta}; "

@@ -427,11 +427,13 @@ class _JournalWriter:
                 outcomes, self.outcomes = self.outcomes, []
                 try:
                     await self.call(self.journal.commit, outcomes, [row for row, _ in marks])
-                except BaseException as exc:
-                    for _, done in marks:
+                except Exception as exc:  # the journal failed (a full disk): no row may leave
+                    for _, done in [*marks, *self._marks]:
                         if not done.done():
                             done.set_exception(exc)
-                    raise
+                    self._marks = []
+                    self.outcomes = outcomes + self.outcomes  # for the final flush to retry
+                    return
                 for _, done in marks:
                     if not done.done():
                         done.set_result(None)
