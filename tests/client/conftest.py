@@ -71,7 +71,17 @@ class Api:
         return self
 
     def _handle(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
+        # A copy as it is on the wire: the client takes the token off the request
+        # once the attempt is over.
+        self.requests.append(
+            httpx.Request(
+                request.method,
+                request.url,
+                headers=request.headers.copy(),
+                content=request.content,
+                extensions=dict(request.extensions),
+            )
+        )
         if not self._replies:
             raise AssertionError(f"unexpected request #{len(self.requests)}")
         reply = self._replies.pop(0)
