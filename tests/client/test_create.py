@@ -156,7 +156,15 @@ def test_an_int_subclass_is_sent_as_its_number(api: Any) -> None:
     assert api.requests[0].url.path == "/api/clients/12/activities"
 
 
-@pytest.mark.parametrize("client_id", [0, -1, True, False, "1", 1.0, None, [1]])
+@pytest.mark.parametrize(
+    "client_id",
+    # 10**5000: int -> str refuses so many digits, a bare ValueError before
+    [
+        *[0, -1, True, False, "1", 1.0, None, [1], 2**63],
+        pytest.param(10**5000, id="10**5000"),
+        pytest.param(-(10**5000), id="-10**5000"),
+    ],
+)
 def test_bad_client_id_is_refused_before_sending(api: Any, client_id: Any) -> None:
     with pytest.raises(InvalidInputError, match="client_id") as caught:
         api.create(client_id, "x")
@@ -198,12 +206,52 @@ def test_content_that_cannot_be_encoded_is_refused_before_sending(api: Any) -> N
         ("extra_headers", {"X-Bad": "a\x0bb"}),  # h11 would refuse it after the retries
         ("extra_headers", {"X Bad": "v"}),  # not an RFC 9110 token
         ("extra_headers", {"\u00dc": "v"}),  # httpx itself raised a KeyError
+        ("extra_headers", [("X-Trace", "1")]),  # not a mapping
+        ("extra_headers", "X-Trace: 1"),
+        ("attempt_deadline", 0),
+        ("attempt_deadline", float("nan")),
+        ("call_deadline", -1),
+        ("call_deadline", "10"),
+        # headers that frame the message: h11 refused them after they were on the wire
+        *[
+            ("extra_headers", {name: value})
+            for name, value in [
+                ("Content-Length", "1"),
+                ("content-length", "999"),
+                ("Host", "evil.example"),
+                ("Transfer-Encoding", "chunked"),
+                ("Connection", "close"),
+                ("Upgrade", "h2c"),
+                ("TE", "trailers"),
+                ("Trailer", "X-Sum"),
+                ("Expect", "100-continue"),
+                ("Keep-Alive", "timeout=5"),
+                ("Proxy-Connection", "keep-alive"),
+                ("Accept-Encoding", "br"),
+            ]
+        ],
     ],
 )
 def test_bad_per_call_options_are_refused_before_sending(api: Any, option: str, value: Any) -> None:
-    with pytest.raises(InvalidInputError, match=option):
+    with pytest.raises(InvalidInputError, match=option) as caught:
         api.create(1, "x", **{option: value})
+    assert caught.value.argument == option
     assert api.requests == []
+
+
+def test_an_unknown_per_call_option_is_a_type_error(api: Any) -> None:
+    with pytest.raises(TypeError, match="timeout_s"):
+        api.create(1, "x", timeout_s=5)
+    assert api.requests == []
+
+
+def test_per_call_deadlines_and_authorization_override(api: Any) -> None:
+    api.reply(api.created(), api.created())
+    api.create(1, "x", extra_headers={"Authorization": "Token other"})
+    api.create(1, "x", attempt_deadline=2.0, call_deadline=3.0)
+    assert api.requests[0].headers["Authorization"] == "Token other"
+    # every phase's timeout is clipped to the time left before the deadline
+    assert all(seconds <= 2.0 for seconds in api.requests[1].extensions["timeout"].values())
 
 
 # --- every status in the error tree -------------------------------------------
