@@ -181,5 +181,8 @@ def test_async_with_options_shares_the_pool() -> None:
     ],
 )
 def test_with_options_refuses_bad_values(option: str, value: object) -> None:
-    with SPPClient("example.spp.co", "t") as client, pytest.raises(ConfigurationError, match=option):
+    with (
+        SPPClient("example.spp.co", "t") as client,
+        pytest.raises(ConfigurationError, match=option),
+    ):
         client.with_options(**{option: value})  # type: ignore[arg-type]
