@@ -15,7 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from client_helpers import Api, LoopbackServer  # noqa: E402
+from client_helpers import Api, LoopbackServer
 
 LoopbackServerFactory = Callable[[Callable[[BaseHTTPRequestHandler], None]], LoopbackServer]
 
