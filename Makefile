@@ -58,6 +58,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	mypy
+	mypy tests/client  # the client tests, typed through their fixtures
 
 check: lint-spec check-generated lint typecheck
 

@@ -44,12 +44,12 @@ def create(request: pytest.FixtureRequest) -> Callable[..., Any]:
     ) -> Any:
         client_options = client or {}
         if request.param == "sync":
-            with SPPClient(url, TOKEN, **client_options) as client:
-                return client.activities.create(client_id, content, **options)
+            with SPPClient(url, TOKEN, **client_options) as sync_client:
+                return sync_client.activities.create(client_id, content, **options)
 
         async def main() -> Any:
-            async with AsyncSPPClient(url, TOKEN, **client_options) as client:
-                return await client.activities.create(client_id, content, **options)
+            async with AsyncSPPClient(url, TOKEN, **client_options) as async_client:
+                return await async_client.activities.create(client_id, content, **options)
 
         return asyncio.run(main())
 

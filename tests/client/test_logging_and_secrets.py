@@ -19,7 +19,7 @@ from spp_activities import AsyncSPPClient, SPPClient, SPPError
 
 
 def test_one_line_per_attempt_with_method_path_status_time_and_reason(
-    api: Any, caplog: pytest.LogCaptureFixture
+    api: Api, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="spp_activities")
     api.reply(
@@ -46,7 +46,7 @@ def test_one_line_per_attempt_with_method_path_status_time_and_reason(
     assert [r.levelno for r in lines] == [logging.INFO, logging.INFO, logging.DEBUG]
 
 
-def test_final_failure_is_logged_once(api: Any, caplog: pytest.LogCaptureFixture) -> None:
+def test_final_failure_is_logged_once(api: Api, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="spp_activities")
     api.reply(api.error(500, {"message": "Server Error"}))
     with pytest.raises(SPPError):
@@ -80,7 +80,7 @@ SCENARIOS: list[Callable[[], list[Any]]] = [
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_token_never_in_logs_errors_or_tracebacks(
-    api: Any, caplog: pytest.LogCaptureFixture, scenario: Callable[[], list[Any]]
+    api: Api, caplog: pytest.LogCaptureFixture, scenario: Callable[[], list[Any]]
 ) -> None:
     caplog.set_level(logging.DEBUG)  # every logger: ours, httpx's, httpcore's
     api.reply(*scenario())

@@ -8,6 +8,7 @@ import asyncio
 import dataclasses
 import inspect
 import typing
+from typing import Any
 from unittest import mock
 
 import httpx
@@ -70,7 +71,7 @@ def test_an_autospec_of_the_async_client_has_an_awaitable_create() -> None:
     client.activities.create.return_value = activity
     client.activities.with_raw_response.create.return_value = "raw"
 
-    async def use(c: AsyncSPPClient) -> None:
+    async def use(c: Any) -> None:
         assert await c.activities.create(1, "x") is activity
         assert await c.activities.with_raw_response.create(2, "y", timeout=3.0) == "raw"
         with pytest.raises(TypeError):  # the spec checks the signature

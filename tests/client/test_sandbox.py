@@ -77,7 +77,7 @@ def test_faults_are_retried_only_when_nothing_can_exist(
     with pytest.raises(error_class) as caught:
         create(sandbox, 3, "Only once")
     error: Any = caught.value
-    assert type(error) is error_class  # e.g. a reset is not a timeout
+    assert type(caught.value) is error_class  # e.g. a reset is not a timeout
     assert getattr(error, "status_code", None) == status
     assert error.may_have_been_created is may_have_been_created
     if fault == "429":
