@@ -65,6 +65,7 @@ from .transport import (
     BearerAuth,
     BodyReader,
     ReplyTooLarge,
+    fits_as_is,
     forget_credentials,
     new_async_http_client,
     new_http_client,
@@ -145,10 +146,12 @@ class _Call:
         self.attempt_deadline = min(now + self.settings.attempt_deadline, self._call_deadline)
         self.sent = None
         left = self.attempt_deadline - now
-        self.request.extensions["timeout"] = {
-            phase: left if seconds is None else min(seconds, left)
-            for phase, seconds in self.settings.timeout.as_dict().items()
-        }
+        phases = self.settings.timeout.as_dict()
+        if any(seconds is None or seconds > left for seconds in phases.values()):
+            self.request.extensions["timeout"] = {
+                phase: left if seconds is None else min(seconds, left)
+                for phase, seconds in phases.items()
+            }
         return self.request
 
     def time_left(self) -> float:
@@ -164,7 +167,11 @@ class _Call:
         elif self.sent is None:
             self.sent = False
 
-    def reader(self, response: httpx.Response) -> BodyReader:
+    def reader(self, response: httpx.Response) -> BodyReader | None:
+        """None when the reply can be read whole (see ``fits_as_is``), else a reader
+        for its chunks."""
+        if fits_as_is(response, self.settings.max_response_bytes):
+            return None
         return BodyReader(response, self.settings.max_response_bytes)
 
     def end(self, result: httpx.Response | Exception) -> httpx.Response | Retry:
@@ -599,13 +606,22 @@ class SPPClient(_BaseClient[httpx.Client, Callable[[float], object]]):
             response = self._http.send(request, stream=True, auth=call.auth, follow_redirects=False)
             try:
                 reader = call.reader(response)
-                result = reader.already_read()
-                if result is None:
-                    for chunk in response.iter_raw():
-                        reader.feed(chunk)
-                        if call.passed():
-                            raise _DeadlinePassed(sent=True)
-                    result = reader.response()
+                if reader is None and self._owns_http_client:
+                    # Every socket read of the own pool ends by the deadline.
+                    result = response
+                    response.read()
+                else:
+                    # Your own httpx.Client: the deadline is checked between chunks.
+                    reader = reader or BodyReader(response, call.settings.max_response_bytes)
+                    already = reader.already_read()
+                    if already is not None:
+                        result = already
+                    else:
+                        for chunk in response.iter_raw():
+                            reader.feed(chunk)
+                            if call.passed():
+                                raise _DeadlinePassed(sent=True)
+                        result = reader.response()
             finally:
                 response.close()
             if result is not response:
@@ -679,11 +695,17 @@ class AsyncSPPClient(_BaseClient[httpx.AsyncClient, Callable[[float], Awaitable[
                 )
                 try:
                     reader = call.reader(response)
-                    result = reader.already_read()
-                    if result is None:
-                        async for chunk in response.aiter_raw():
-                            reader.feed(chunk)
-                        result = reader.response()
+                    if reader is None:
+                        result = response
+                        await response.aread()
+                    else:
+                        already = reader.already_read()
+                        if already is not None:
+                            result = already
+                        else:
+                            async for chunk in response.aiter_raw():
+                                reader.feed(chunk)
+                            result = reader.response()
                 finally:
                     await response.aclose()
             if result is not response:

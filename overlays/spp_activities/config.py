@@ -55,6 +55,7 @@ __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
+    "NO_OPTIONS",
     "ClientConfig",
     "ExtraHeaders",
     "RequestOptions",
@@ -65,6 +66,7 @@ __all__ = [
     "check_max_retries",
     "check_timeout",
     "is_loopback",
+    "request_options",
     "resolve_config",
 ]
 
@@ -158,6 +160,8 @@ class ClientConfig:
 
     def for_call(self, options: RequestOptions) -> ClientConfig:
         """This configuration with one call's options applied."""
+        if options is NO_OPTIONS:
+            return self
         return ClientConfig(
             base_url=self.base_url,
             token=self.token,
@@ -189,7 +193,8 @@ class RequestOptionsArgs(TypedDict, total=False):
 class RequestOptions:
     """The options of one call, each overriding the client's setting; the keyword
     arguments of ``activities.create``. Checked when built: a bad value raises
-    InvalidInputError naming it, before anything is sent.
+    InvalidInputError naming it, before anything is sent. :func:`request_options`
+    builds one from those keyword arguments.
 
     Attributes:
         timeout: seconds or an ``httpx.Timeout``, per socket operation.
@@ -459,6 +464,10 @@ def check_max_retries(
     raise error(f"max_retries must be an int >= 0, got {max_retries!r}.")
 
 
+#: A call without options (the usual case): no per-call object to build or apply.
+NO_OPTIONS: Final = RequestOptions()
+
+
 def check_seconds(
     value: object, name: str, error: Callable[[str], SPPError] = ConfigurationError
 ) -> float:
@@ -528,3 +537,8 @@ def check_extra_headers(extra_headers: object) -> ExtraHeaders:
             )
         checked[name] = value
     return checked
+
+
+def request_options(options: RequestOptionsArgs) -> RequestOptions:
+    """The RequestOptions for ``create``'s keyword arguments (NO_OPTIONS for none)."""
+    return RequestOptions(**options) if options else NO_OPTIONS

@@ -19,7 +19,7 @@ from typing import Any, Generic, Protocol, TypeVar, Unpack, overload
 import httpx
 from spp_api.models import Activity
 
-from .config import RequestOptions, RequestOptionsArgs
+from .config import RequestOptions, RequestOptionsArgs, request_options
 from .errors import describe_status
 from .replies import parse_activity
 
@@ -122,7 +122,7 @@ class ActivitiesWithRawResponse:
     ) -> RawResponse:
         """Like ``activities.create``, but returns the RawResponse (status, headers,
         ``parse()``); error statuses still raise the typed errors."""
-        return self._client._create(client_id, content, RequestOptions(**options), RawResponse)
+        return self._client._create(client_id, content, request_options(options), RawResponse)
 
 
 class Activities:
@@ -153,7 +153,7 @@ class Activities:
             InvalidResponseError: the API answered 2xx with a reply that breaks the
                 contract, or a reply larger than the client's ``max_response_bytes``.
         """
-        return self._client._create(client_id, content, RequestOptions(**options), parse_activity)
+        return self._client._create(client_id, content, request_options(options), parse_activity)
 
 
 class AsyncActivitiesWithRawResponse:
@@ -167,9 +167,7 @@ class AsyncActivitiesWithRawResponse:
     ) -> RawResponse:
         """Like ``activities.create``, but returns the RawResponse (status, headers,
         ``parse()``); error statuses still raise the typed errors."""
-        return await self._client._create(
-            client_id, content, RequestOptions(**options), RawResponse
-        )
+        return await self._client._create(client_id, content, request_options(options), RawResponse)
 
 
 class AsyncActivities:
@@ -186,5 +184,5 @@ class AsyncActivities:
         """Create an activity for the client ``client_id``: :meth:`Activities.create`,
         awaited; the same arguments, options and errors."""
         return await self._client._create(
-            client_id, content, RequestOptions(**options), parse_activity
+            client_id, content, request_options(options), parse_activity
         )

@@ -47,6 +47,7 @@ __all__ = [
     "BearerAuth",
     "BodyReader",
     "ReplyTooLarge",
+    "fits_as_is",
     "forget_credentials",
     "new_async_http_client",
     "new_http_client",
@@ -209,6 +210,18 @@ class ReplyTooLarge(Exception):
         super().__init__(f"the reply is larger than {limit} bytes")
         self.response = response
         self.limit = limit
+
+
+def fits_as_is(response: httpx.Response, limit: int) -> bool:
+    """Whether the reply can be read whole at once: not compressed, with a
+    ``Content-Length`` within the cap (h11 reads no byte past it). The usual case,
+    and the cheap one; :class:`BodyReader` takes the others chunk by chunk."""
+    headers = response.headers
+    length = headers.get("Content-Length")
+    if length is None or not length.isdigit() or int(length) > limit:
+        return False
+    encoding = headers.get("Content-Encoding")
+    return encoding is None or encoding.strip().lower() in ("", "identity")
 
 
 class BodyReader:
