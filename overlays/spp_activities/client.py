@@ -161,9 +161,11 @@ class _Call:
         return time.monotonic() >= self.attempt_deadline
 
     async def trace(self, event: str, info: dict[str, Any]) -> None:
-        """httpcore's ``trace`` extension: learns whether the request went out."""
+        """httpcore's ``trace`` extension: learns whether the request went out. Once
+        it has, it unsubscribes (httpcore looks the extension up at every event)."""
         if "send_request_headers" in event:
             self.sent = True
+            self.request.extensions.pop("trace", None)
         elif self.sent is None:
             self.sent = False
 
