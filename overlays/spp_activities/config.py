@@ -39,7 +39,7 @@ import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, NoReturn, TypedDict, TypeGuard
 from urllib.parse import urlsplit
 
@@ -102,7 +102,7 @@ class Token:
 
     def __init__(self, value: object) -> None:
         # Any object: the check comes later and never echoes it.
-        self._value = value
+        self._value: object = value._value if isinstance(value, Token) else value
 
     def reveal(self) -> str:
         """The token itself; call it only where the header is written."""
@@ -210,7 +210,7 @@ class RequestOptions:
     max_retries: int | None = None
     attempt_deadline: float | None = None
     call_deadline: float | None = None
-    extra_headers: ExtraHeaders | None = None
+    extra_headers: ExtraHeaders | None = field(default=None, repr=False)  # may hold credentials
 
     def __post_init__(self) -> None:
         def invalid(argument: str) -> Callable[[str], SPPError]:
