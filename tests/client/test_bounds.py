@@ -256,3 +256,14 @@ def test_an_oversized_error_reply_keeps_its_outcome(
     assert type(caught.value) is InvalidResponseError
     assert caught.value.may_have_been_created is may_exist
     assert str(caught.value).startswith(f"{status} ")
+
+
+def test_the_sync_socket_clip_is_installed_on_the_own_pool() -> None:
+    """httpx offers no public way to pass a network backend: if the private path the
+    client uses moves, this fails at once (the trickle tests would hang first)."""
+    from spp_activities.transport import _DeadlineBackend
+
+    for url in ("https://example.spp.co", "http://127.0.0.1:8000"):
+        with SPPClient(url, "t") as client:
+            pool = client._http._transport._pool  # type: ignore[attr-defined]
+            assert isinstance(pool._network_backend, _DeadlineBackend)
