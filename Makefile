@@ -14,6 +14,7 @@ STAMP     := $(VENV)/.installed
 export PATH := $(BIN):$(NODE_BIN):$(PATH)
 
 GENERATE = openapi-python-client generate --path openapi.yaml --config generator-config.yml \
+	--custom-template-path overlays/spp_api_templates \
 	--meta none --fail-on-warning --overwrite
 
 .PHONY: help install generate check-generated lint-spec lint typecheck check test demo bench clean
