@@ -58,6 +58,10 @@ def activity_create(content: str | ActivityCreate) -> ActivityCreate:
             f"{where} contains characters that cannot be encoded as UTF-8 "
             "(e.g. a lone surrogate); nothing was sent."
         ) from None
+    except ValueError as exc:  # jsonschema-rs meets a value JSON has no type for
+        raise _invalid(
+            f"ActivityCreate holds a value JSON cannot carry ({exc}); nothing was sent."
+        ) from None
     if problem is not None:
         path, what = problem
         field = f"ActivityCreate.{path}" if path else "ActivityCreate"
