@@ -67,7 +67,9 @@ check-breaking: $(STAMP)
 	$(PY) tests/gates/spec_breaking.py
 	$(PY) tests/gates/api_breaking.py
 
-check: lint-spec check-generated lint typecheck check-breaking
+# check-breaking runs first, so that a breaking edit is named before the linters or mypy
+# trip over its consequences (an example that no longer fits, an overlay that no longer types).
+check: check-breaking lint-spec check-generated lint typecheck
 
 test: check
 	pytest
