@@ -64,12 +64,17 @@ def _breaking(breakage: griffe.Breakage) -> Breaking | None:
         and breakage.obj.name in _IGNORED_VALUES
     ):
         return None
-    detail = _ANSI.sub("", breakage.explain(style=griffe.ExplanationStyle.ONE_LINE))
-    path = breakage.obj.path
-    return Breaking(path, breakage.kind.name.lower().replace("_", "-"), path, detail)
+    explained = _ANSI.sub("", breakage.explain(style=griffe.ExplanationStyle.ONE_LINE))
+    obj = breakage.obj
+    path = obj.canonical_path  # an exported alias and its target are one change
+    module = obj.module.canonical_path if not obj.is_module else path
+    name = path.removeprefix(module + ".") if path != module else path
+    rule = breakage.kind.name.lower().replace("_", "-")
+    return Breaking(path, rule, name, _LOCATION.sub("", explained))
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_LOCATION = re.compile(r"^\S+:\d+: ")  # griffe's "file:line: " prefix
 
 
 def breaking_changes(released: list[Path], current: list[Path]) -> list[Breaking]:
@@ -81,11 +86,14 @@ def breaking_changes(released: list[Path], current: list[Path]) -> list[Breaking
     for name, old_obj in old_exports.items():
         if name not in new_exports:
             where = f"spp_activities.{name}"
-            changes.append(Breaking(where, "object-removed", where, f"{where}: no longer exported"))
+            changes.append(Breaking(where, "object-removed", where, f"{name}: no longer exported"))
         else:
             found.extend(griffe.find_breaking_changes(old_obj, new_exports[name]))
     changes += [change for change in map(_breaking, found) if change is not None]
-    return sorted(set(changes))
+    unique: dict[tuple[str, str], Breaking] = {}
+    for change in changes:
+        unique.setdefault((change.where, change.rule), change)
+    return sorted(unique.values())
 
 
 def main(argv: list[str] | None = None) -> int:
