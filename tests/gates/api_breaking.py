@@ -9,7 +9,8 @@ naming it (see release.py).
 The public API is what ``spp_activities`` exports (its ``__all__``, followed to where each
 name is defined: classes with their methods and signatures) and all of ``spp_api``; the
 overlay's submodules are internal. The released API is the released sources, kept in
-``released/python/`` (griffe reads them statically; a fresh clone may have no tags, and
+``released/python/``: all of ``spp_api`` and the ``spp_activities`` modules the exported
+names come from (griffe reads them statically; a fresh clone may have no tags, and
 griffe 2.4's JSON dump cannot be loaded back for comparison across the two packages).
 """
 
