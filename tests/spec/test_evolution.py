@@ -101,6 +101,15 @@ KINDS = [
         extra_checks=["parse('seven').extra == 'seven'"],
     ),
     Kind(
+        "anyOf object or boolean",
+        "anyOf:\n  - type: object\n    properties:\n      level:\n        type: integer\n"
+        "  - type: boolean",
+        {"level": 2},
+        "value.level == 2",
+        "high",
+        extra_checks=["parse(False).extra is False"],
+    ),
+    Kind(
         "nullable string",
         "type: [string, 'null']",
         None,
@@ -325,6 +334,7 @@ def test_the_kinds_cover_every_json_type_and_the_common_constructs() -> None:
     assert len(KINDS) >= 12
     schemas = "\n".join(kind.schema for kind in KINDS) + "\n"
     constructs = ["string", "integer", "number", "boolean", "null", "object", "array", "enum"]
-    constructs += ["format: date\n", "date-time", "uuid", "oneOf", "additionalProperties", "$ref"]
+    constructs += ["format: date\n", "date-time", "uuid", "oneOf", "anyOf", "additionalProperties"]
+    constructs += ["$ref"]
     for construct in constructs:
         assert construct in schemas, construct
