@@ -52,6 +52,7 @@ from .errors import (
 )
 from .logs import logger, setup_from_environment
 from .replies import connection_error, status_error
+from .request_body import activity_create
 from .resources import (
     Activities,
     AsyncActivities,
@@ -70,7 +71,6 @@ from .transport import (
     new_async_http_client,
     new_http_client,
 )
-from .validation import is_blank
 
 __all__ = ["AsyncSPPClient", "RawResponse", "SPPClient"]
 
@@ -277,7 +277,7 @@ class _Call:
 
 
 # ---------------------------------------------------------------------------
-# Input checks and the request body.
+# Input checks (the body's are in request_body.py).
 # ---------------------------------------------------------------------------
 
 
@@ -299,21 +299,6 @@ def _check_client_id(client_id: object) -> None:
         "nothing was sent.",
         argument="client_id",
     )
-
-
-def _activity_body(content: object) -> ActivityCreate:
-    """The request body for ``content``: the one place it is checked and built."""
-    if not isinstance(content, str):
-        raise InvalidInputError(
-            f"content must be a str, got {type(content).__name__}; nothing was sent.",
-            argument="content",
-        )
-    if is_blank(content):
-        raise InvalidInputError(
-            "content must contain at least one non-whitespace character; nothing was sent.",
-            argument="content",
-        )
-    return ActivityCreate(content=content)
 
 
 # ---------------------------------------------------------------------------
@@ -524,14 +509,16 @@ class _BaseClient(Generic[_HttpT, _SleepT]):
             f"api_version={config.api_version!r}, max_retries={config.max_retries})"
         )
 
-    def _prepare(self, client_id: int, content: str, options: RequestOptions) -> _Call:
+    def _prepare(
+        self, client_id: int, content: str | ActivityCreate, options: RequestOptions
+    ) -> _Call:
         """Validate the input and build the request; nothing is sent."""
         if self._closed or self._http.is_closed:
             raise RuntimeError(
                 f"This {type(self).__name__} is closed; create a new one to send requests."
             )
         _check_client_id(client_id)
-        body = _activity_body(content)
+        body = activity_create(content)
         settings = self._config.for_call(options)
         kwargs = create_client_activity._get_kwargs(
             int(client_id),  # an int subclass (e.g. an IntEnum) is formatted into the path
@@ -589,7 +576,7 @@ class SPPClient(_BaseClient[httpx.Client, Callable[[float], object]]):
     def _create(
         self,
         client_id: int,
-        content: str,
+        content: str | ActivityCreate,
         options: RequestOptions,
         parse: Callable[[httpx.Response], _T],
     ) -> _T:
@@ -675,7 +662,7 @@ class AsyncSPPClient(_BaseClient[httpx.AsyncClient, Callable[[float], Awaitable[
     async def _create(
         self,
         client_id: int,
-        content: str,
+        content: str | ActivityCreate,
         options: RequestOptions,
         parse: Callable[[httpx.Response], _T],
     ) -> _T:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Generic, Protocol, TypeVar, Unpack, overload
 
 import httpx
-from spp_api.models import Activity
+from spp_api.models import Activity, ActivityCreate
 
 from .config import RequestOptions, RequestOptionsArgs, request_options
 from .errors import describe_status
@@ -101,13 +101,21 @@ _Parse = Callable[[httpx.Response], _T]
 
 class _Sends(Protocol):
     def _create(
-        self, client_id: int, content: str, options: RequestOptions, parse: _Parse[_T]
+        self,
+        client_id: int,
+        content: str | ActivityCreate,
+        options: RequestOptions,
+        parse: _Parse[_T],
     ) -> _T: ...
 
 
 class _SendsAsync(Protocol):
     def _create(
-        self, client_id: int, content: str, options: RequestOptions, parse: _Parse[_T]
+        self,
+        client_id: int,
+        content: str | ActivityCreate,
+        options: RequestOptions,
+        parse: _Parse[_T],
     ) -> Coroutine[Any, Any, _T]: ...
 
 
@@ -118,7 +126,7 @@ class ActivitiesWithRawResponse:
         self._client = activities._client
 
     def create(
-        self, client_id: int, content: str, **options: Unpack[RequestOptionsArgs]
+        self, client_id: int, content: str | ActivityCreate, **options: Unpack[RequestOptionsArgs]
     ) -> RawResponse:
         """Like ``activities.create``, but returns the RawResponse (status, headers,
         ``parse()``); error statuses still raise the typed errors."""
@@ -134,13 +142,15 @@ class Activities:
         self._client = client
 
     def create(
-        self, client_id: int, content: str, **options: Unpack[RequestOptionsArgs]
+        self, client_id: int, content: str | ActivityCreate, **options: Unpack[RequestOptionsArgs]
     ) -> Activity:
         """Create an activity for the client ``client_id``.
 
         Args:
             client_id: the client's user ID, an int >= 1.
-            content: the activity's text; at least one non-whitespace character.
+            content: the activity's text (at least one non-whitespace character), or a
+                generated ``spp_api.models.ActivityCreate`` carrying it and any other
+                property openapi.yaml defines; checked against the contract.
             **options: for this call only (see RequestOptions): ``timeout``,
                 ``max_retries``, ``attempt_deadline``, ``call_deadline`` and
                 ``extra_headers``; each defaults to the client's.
@@ -163,7 +173,7 @@ class AsyncActivitiesWithRawResponse:
         self._client = activities._client
 
     async def create(
-        self, client_id: int, content: str, **options: Unpack[RequestOptionsArgs]
+        self, client_id: int, content: str | ActivityCreate, **options: Unpack[RequestOptionsArgs]
     ) -> RawResponse:
         """Like ``activities.create``, but returns the RawResponse (status, headers,
         ``parse()``); error statuses still raise the typed errors."""
@@ -179,7 +189,7 @@ class AsyncActivities:
         self._client = client
 
     async def create(
-        self, client_id: int, content: str, **options: Unpack[RequestOptionsArgs]
+        self, client_id: int, content: str | ActivityCreate, **options: Unpack[RequestOptionsArgs]
     ) -> Activity:
         """Create an activity for the client ``client_id``: :meth:`Activities.create`,
         awaited; the same arguments, options and errors."""

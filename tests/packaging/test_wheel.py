@@ -77,6 +77,25 @@ def test_metadata_script_and_runtime_dependencies(wheel: zipfile.ZipFile) -> Non
         "uvicorn",
         "openapi-core",
         "pyyaml",
+        "jsonschema-rs",
         "tqdm",
         "sniffio",
     }
+
+
+def test_ships_the_timeline_page_and_the_pytest_plugin(wheel: zipfile.ZipFile) -> None:
+    page = "spp_activities/sandbox/timeline.html"
+    assert wheel.read(page) == (ROOT / "overlays" / page).read_bytes()
+    assert "spp_activities/sandbox/pytest_plugin.py" in wheel.namelist()
+    (entry_points,) = [n for n in wheel.namelist() if n.endswith("entry_points.txt")]
+    text = wheel.read(entry_points).decode()
+    assert "[pytest11]\nspp_sandbox = spp_activities.sandbox.pytest_plugin" in text
+    (metadata,) = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
+    lines = wheel.read(metadata).decode().splitlines()
+    assert "Provides-Extra: sandbox" in lines
+    in_extra = {
+        line.split(":", 1)[1].strip().split(">")[0].split("<")[0].split("=")[0].lower()
+        for line in lines
+        if line.startswith("Requires-Dist:") and "extra == 'sandbox'" in line.replace('"', "'")
+    }
+    assert {"starlette", "uvicorn", "openapi-core", "jsonschema"} <= in_extra
