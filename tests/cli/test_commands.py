@@ -14,7 +14,7 @@ import spp_activities.sandbox
 
 HEAVY = ("uvicorn", "starlette", "openapi_core", "tqdm")
 
-RunCli = Callable[..., Any]  # the run_cli fixture (tests/cli/conftest.py)
+RunCli = Callable[..., Any]  # the run_cli fixture (tests/conftest.py)
 
 
 def test_sandbox_passes_its_flags_to_serve(

@@ -77,6 +77,7 @@ def test_metadata_script_and_runtime_dependencies(wheel: zipfile.ZipFile) -> Non
         "uvicorn",
         "openapi-core",
         "pyyaml",
+        "jsonschema-rs",
         "tqdm",
         "charset-normalizer",
         "sniffio",
