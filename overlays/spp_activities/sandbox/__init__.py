@@ -9,18 +9,16 @@ with Sandbox() as sandbox:
 from spp_activities.sandbox.app import MAX_BODY_BYTES
 from spp_activities.sandbox.faults import FaultPlan
 from spp_activities.sandbox.options import (
+    DEFAULT_SLOW_SECONDS,
+    DEFAULT_TOKEN,
     FAULT_KINDS,
     ClientIds,
     SandboxOptionError,
+    SandboxOptions,
     parse_clients,
     parse_faults,
 )
-from spp_activities.sandbox.server import (
-    DEFAULT_SLOW_SECONDS,
-    DEFAULT_TOKEN,
-    Sandbox,
-    serve,
-)
+from spp_activities.sandbox.server import Sandbox, serve
 
 __all__ = [
     "DEFAULT_SLOW_SECONDS",
@@ -31,6 +29,7 @@ __all__ = [
     "FaultPlan",
     "Sandbox",
     "SandboxOptionError",
+    "SandboxOptions",
     "parse_clients",
     "parse_faults",
     "serve",
