@@ -31,9 +31,7 @@ def strict_prefixes() -> list[Any]:
     """Every proper prefix (longer than '--') of every long flag of every parser."""
     cases = []
     for command, parser in parsers():
-        flags = {
-            flag for action in parser._actions for flag in action.option_strings
-        } - {"-h"}
+        flags = {flag for action in parser._actions for flag in action.option_strings} - {"-h"}
         for flag in sorted(flags):
             for end in range(3, len(flag)):
                 if flag[:end] in flags:
