@@ -234,7 +234,7 @@ def positive_seconds(text: str) -> float:
 
 
 #: The packages only the sandbox needs: the `sandbox` extra (see pyproject.toml).
-SANDBOX_PACKAGES = frozenset({"starlette", "uvicorn", "openapi_core", "h11", "yaml", "jsonschema"})
+SANDBOX_PACKAGES = frozenset({"starlette", "uvicorn", "openapi_core", "h11", "jsonschema"})
 SANDBOX_EXTRA_HINT = "pip install 'spp-activities[sandbox]'"
 
 
