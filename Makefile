@@ -61,8 +61,8 @@ lint-spec: $(STAMP) $(NODE_STAMP)
 	@echo "openapi.yaml: no errors, no warnings"
 
 lint: $(STAMP)
-	ruff check overlays tests bench
-	ruff format --check overlays tests bench
+	ruff check overlays tests bench noxfile.py
+	ruff format --check overlays tests bench noxfile.py
 
 typecheck: $(STAMP)
 	mypy

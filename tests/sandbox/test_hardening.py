@@ -149,7 +149,7 @@ def test_a_freed_slot_is_given_to_the_next_connection(
     pytest.fail("no connection was accepted after one of the three was closed")
 
 
-@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "example.com"])  # noqa: S104
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "example.com"])
 def test_a_host_others_can_reach_needs_allow_remote_and_an_own_token(host: str) -> None:
     with pytest.raises(SandboxOptionError, match="allow-remote"):
         Sandbox(host=host)
