@@ -253,8 +253,13 @@ def import_sandbox() -> ModuleType:
 
 def describe_error(exc: SPPError) -> str:
     """One line for stderr. The error's text already says whether the activity may exist,
-    and carries the server's message and X-Api-Version when there are."""
+    and carries the server's message and X-Api-Version when there are. A configuration
+    error names the CLI's flags, not the client's keyword arguments."""
+    from spp_activities.errors import ConfigurationError
+
     text = str(exc) or type(exc).__name__
+    if isinstance(exc, ConfigurationError):
+        text = in_cli_terms(text)
     return " ".join(text.split())
 
 
