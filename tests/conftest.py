@@ -19,6 +19,10 @@ import pytest
 from spp_activities.cli import main
 from spp_activities.sandbox import Sandbox
 
+# pytest's own `pytester` fixture: the pytest plugin's tests (tests/plugin) run users' test
+# files with it. pytest takes `pytest_plugins` only from the top-level conftest.
+pytest_plugins = ["pytester"]
+
 SandboxFactory = Callable[..., Sandbox]
 
 

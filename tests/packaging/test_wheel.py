@@ -148,6 +148,8 @@ def test_every_import_is_declared(wheel: zipfile.ZipFile) -> None:
             for module in sorted(imported_modules(source)):
                 if module in sys.stdlib_module_names or module in ("spp_api", "spp_activities"):
                     continue
+                if module == "pytest" and source.name == "pytest_plugin.py":
+                    continue  # loaded by pytest itself, so pytest is there
                 dists = {canonicalize_name(d) for d in provides.get(module, [])}
                 assert dists & allowed, f"{source.relative_to(ROOT)} imports {module}: undeclared"
 
@@ -161,3 +163,21 @@ def imported_modules(source: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             found.add(node.module.split(".")[0])
     return found
+
+
+def test_ships_the_timeline_page_and_the_pytest_plugin(wheel: zipfile.ZipFile) -> None:
+    page = "spp_activities/sandbox/timeline.html"
+    assert wheel.read(page) == (ROOT / "overlays" / page).read_bytes()
+    assert "spp_activities/sandbox/pytest_plugin.py" in wheel.namelist()
+    (entry_points,) = [n for n in wheel.namelist() if n.endswith("entry_points.txt")]
+    text = wheel.read(entry_points).decode()
+    assert "[pytest11]\nspp_sandbox = spp_activities.sandbox.pytest_plugin" in text
+    (metadata,) = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
+    lines = wheel.read(metadata).decode().splitlines()
+    assert "Provides-Extra: sandbox" in lines
+    in_extra = {
+        line.split(":", 1)[1].strip().split(">")[0].split("<")[0].split("=")[0].lower()
+        for line in lines
+        if line.startswith("Requires-Dist:") and "extra == 'sandbox'" in line.replace('"', "'")
+    }
+    assert {"starlette", "uvicorn", "openapi-core", "jsonschema"} <= in_extra

@@ -135,6 +135,7 @@ def test_serve_prints_where_and_how_then_stops_on_sigint(tmp_path: Path) -> None
     assert "API token:     sandbox-token" in out
     assert f"export SPP_WORKSPACE_URL={url} SPP_API_TOKEN=sandbox-token" in out
     assert f"curl -X POST {url}/api/clients/1/activities" in out
+    assert f"Timeline:      {url}/_sandbox/" in out
     assert "Faults:        503=0.5 (seed 1)" in out
     assert "Rate limit:    50 requests per second per token" in out
     assert str(db) in out

@@ -359,13 +359,26 @@ def test_sandbox_routes_list_filter_count_and_reset(sandbox: Sandbox) -> None:
     stats = httpx.get(f"{sandbox.url}/_sandbox/stats").json()
     assert stats == {
         "requests": 3,
+        "created": 2,
+        "faults_injected": 0,
+        "rate_limited": 0,
+        "dropped": 0,
         "by_status": {"201": 2, "404": 1},
         "by_fault": {},
         "activities": 2,
     }
     assert httpx.post(f"{sandbox.url}/_sandbox/reset").status_code == 200
     assert sandbox.activities() == []
-    assert sandbox.stats() == {"requests": 0, "by_status": {}, "by_fault": {}, "activities": 0}
+    assert sandbox.stats() == {
+        "requests": 0,
+        "created": 0,
+        "faults_injected": 0,
+        "rate_limited": 0,
+        "dropped": 0,
+        "by_status": {},
+        "by_fault": {},
+        "activities": 0,
+    }
     assert post(sandbox, json={"content": "fresh"}).json()["id"] == 1
 
 

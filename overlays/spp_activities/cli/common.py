@@ -241,7 +241,9 @@ SANDBOX_EXTRA_HINT = "pip install 'spp-activities[sandbox]'"
 def import_sandbox() -> ModuleType:
     """The sandbox package, or UsageError (exit 2) naming the extra when it is not installed."""
     try:
+        # The package resolves its names lazily: load the server to know it can run.
         import spp_activities.sandbox as sandbox
+        import spp_activities.sandbox.server  # noqa: F401
     except ModuleNotFoundError as exc:
         if (exc.name or "").partition(".")[0] not in SANDBOX_PACKAGES:
             raise

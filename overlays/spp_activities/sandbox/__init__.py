@@ -4,21 +4,48 @@ from spp_activities.sandbox import Sandbox
 
 with Sandbox() as sandbox:
     ...  # point SPPClient(sandbox.workspace_url, sandbox.token) at it
+
+The public names below are imported on first use (PEP 562), like the package's own: the
+pytest plugin (`spp_activities.sandbox.pytest_plugin`) is loaded into every test session of
+a user who installed the `sandbox` extra, and must not pay for Starlette, uvicorn and
+openapi-core in sessions that never start a sandbox.
 """
 
-from spp_activities.sandbox.app import MAX_BODY_BYTES
-from spp_activities.sandbox.faults import FaultPlan
-from spp_activities.sandbox.options import (
-    DEFAULT_SLOW_SECONDS,
-    DEFAULT_TOKEN,
-    FAULT_KINDS,
-    ClientIds,
-    SandboxOptionError,
-    SandboxOptions,
-    parse_clients,
-    parse_faults,
-)
-from spp_activities.sandbox.server import Sandbox, serve
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from spp_activities.sandbox.app import MAX_BODY_BYTES
+    from spp_activities.sandbox.faults import FaultPlan
+    from spp_activities.sandbox.options import (
+        DEFAULT_SLOW_SECONDS,
+        DEFAULT_TOKEN,
+        FAULT_KINDS,
+        ClientIds,
+        SandboxOptionError,
+        SandboxOptions,
+        parse_clients,
+        parse_faults,
+    )
+    from spp_activities.sandbox.server import Sandbox, serve
+
+#: Where each public name lives.
+_SOURCES: dict[str, str] = {
+    "MAX_BODY_BYTES": "spp_activities.sandbox.app",
+    "FaultPlan": "spp_activities.sandbox.faults",
+    "FAULT_KINDS": "spp_activities.sandbox.options",
+    "ClientIds": "spp_activities.sandbox.options",
+    "SandboxOptionError": "spp_activities.sandbox.options",
+    "SandboxOptions": "spp_activities.sandbox.options",
+    "parse_clients": "spp_activities.sandbox.options",
+    "parse_faults": "spp_activities.sandbox.options",
+    "DEFAULT_SLOW_SECONDS": "spp_activities.sandbox.options",
+    "DEFAULT_TOKEN": "spp_activities.sandbox.options",
+    "Sandbox": "spp_activities.sandbox.server",
+    "serve": "spp_activities.sandbox.server",
+}
 
 __all__ = [
     "DEFAULT_SLOW_SECONDS",
@@ -34,3 +61,15 @@ __all__ = [
     "parse_faults",
     "serve",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SOURCES:
+        raise AttributeError(f"module 'spp_activities.sandbox' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_SOURCES[name]), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

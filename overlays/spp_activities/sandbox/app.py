@@ -7,8 +7,12 @@ The create route is a raw ASGI endpoint so that it can drop a connection without
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import hmac
+import importlib.resources
 import json
+import re
 import socket
 import struct
 import threading
@@ -21,7 +25,7 @@ from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -43,6 +47,8 @@ CREATE_PATH = "/api/clients/{user}/activities"
 MAX_BODY_BYTES = 1024 * 1024
 _JSON = (b"content-type", b"application/json")
 NOT_UTF8 = "The content field must be valid UTF-8 text."
+TIMELINE_PATH = "/_sandbox/"
+TIMELINE_ASSET = "timeline.html"
 
 
 class ConnectionDropped(RuntimeError):
@@ -51,12 +57,26 @@ class ConnectionDropped(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Stats:
+    """Counts since the start or the last reset, of requests to the create route."""
+
     requests: int
+    created: int
     by_status: dict[str, int]
     by_fault: dict[str, int]
 
     def to_json(self) -> dict[str, Any]:
-        return {"requests": self.requests, "by_status": self.by_status, "by_fault": self.by_fault}
+        return {
+            "requests": self.requests,
+            # Activities stored, including those whose reply was a 500 or a dropped connection.
+            "created": self.created,
+            "faults_injected": sum(self.by_fault.values()),
+            # Every 429: from the rate limit and from the `429` fault.
+            "rate_limited": self.by_status.get("429", 0),
+            # Connections closed without a reply: the `reset` faults and clients gone mid-body.
+            "dropped": self.by_status.get("dropped", 0),
+            "by_status": self.by_status,
+            "by_fault": self.by_fault,
+        }
 
 
 class SandboxState:
@@ -88,6 +108,7 @@ class SandboxState:
         self._by_status: Counter[str] = Counter()
         self._by_fault: Counter[str] = Counter()
         self._requests = 0
+        self._created = 0
 
     def author_for(self, presented: bytes | None) -> Author | None:
         """The author whose token was presented, compared in constant time against each."""
@@ -104,9 +125,13 @@ class SandboxState:
             if fault is not None:
                 self._by_fault[fault] += 1
 
+    def record_created(self) -> None:
+        with self._stats_lock:
+            self._created += 1
+
     def stats(self) -> Stats:
         with self._stats_lock:
-            return Stats(self._requests, dict(self._by_status), dict(self._by_fault))
+            return Stats(self._requests, self._created, dict(self._by_status), dict(self._by_fault))
 
     def reset(self) -> None:
         """Back to a fresh start: no activities, zero counters, faults from the seed again."""
@@ -118,6 +143,7 @@ class SandboxState:
             self._by_status.clear()
             self._by_fault.clear()
             self._requests = 0
+            self._created = 0
 
 
 def _author_for(index: int) -> Author:
@@ -220,6 +246,7 @@ class CreateActivityEndpoint:
         activity = self.state.store.add(
             client_id=int(user), content=content, author=author, api_version=api_version
         )
+        self.state.record_created()
         return 201, {
             key: activity[key] for key in ("id", "content", "created_at", "updated_at", "author")
         }
@@ -357,6 +384,34 @@ class ApiVersionHeader:
         await self.app(scope, receive, send_with_version)
 
 
+def timeline_page() -> HTMLResponse:
+    """The timeline page (package data), with a Content-Security-Policy that lets only its own
+    inline script and style run and lets it fetch only from the sandbox itself: even if a
+    note were ever written into the page as HTML, no script in it would run."""
+    html = importlib.resources.files(__package__).joinpath(TIMELINE_ASSET).read_bytes()
+
+    def hashes(tag: bytes) -> str:
+        pattern = re.compile(rb"<%s>(.*?)</%s>" % (tag, tag), re.DOTALL)
+        return " ".join(
+            f"'sha256-{base64.b64encode(hashlib.sha256(body).digest()).decode()}'"
+            for body in pattern.findall(html)
+        )
+
+    policy = (
+        f"default-src 'none'; script-src {hashes(b'script')}; style-src {hashes(b'style')}; "
+        "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'"
+    )
+    return HTMLResponse(
+        html,
+        headers={
+            "content-security-policy": policy,
+            "x-content-type-options": "nosniff",
+            "cache-control": "no-store",
+        },
+    )
+
+
 def build_app(state: SandboxState) -> ASGIApp:
     """The whole sandbox as one ASGI application."""
 
@@ -371,6 +426,11 @@ def build_app(state: SandboxState) -> ASGIApp:
                     {"message": f"client_id must be an integer, not {raw!r}."}, status_code=400
                 )
         return JSONResponse({"activities": state.store.activities(client_id)})
+
+    page = timeline_page()
+
+    async def timeline(request: Request) -> Response:
+        return page
 
     async def reset(request: Request) -> Response:
         state.reset()
@@ -391,6 +451,7 @@ def build_app(state: SandboxState) -> ASGIApp:
     app = Starlette(
         routes=[
             Route(CREATE_PATH, CreateActivityEndpoint(state), methods=["POST"]),
+            Route(TIMELINE_PATH, timeline, methods=["GET"]),
             Route("/_sandbox/activities", list_activities, methods=["GET"]),
             Route("/_sandbox/reset", reset, methods=["POST"]),
             Route("/_sandbox/stats", stats, methods=["GET"]),

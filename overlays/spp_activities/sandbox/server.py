@@ -334,6 +334,7 @@ def _banner(sandbox: Sandbox) -> str:
     lines = [
         "SPP sandbox is running.",
         f"  Workspace URL: {sandbox.workspace_url}",
+        f"  Timeline:      {sandbox.url}/_sandbox/  (open it in a browser: what arrived, live)",
         token_line,
         f"  Clients:       {sandbox.clients}",
         f"  Database:      {storage}",
