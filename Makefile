@@ -17,17 +17,18 @@ NODE_STAMP := node_modules/.installed
 export PATH := $(BIN):$(NODE_BIN):$(PATH)
 
 GENERATE = openapi-python-client generate --path openapi.yaml --config generator-config.yml \
+	--custom-template-path overlays/spp_api_templates \
 	--meta none --fail-on-warning --overwrite
 
-.PHONY: help install generate check-generated lint-spec lint typecheck check test demo bench \
-	nox release-check clean
+.PHONY: help install generate check-generated lint-spec lint typecheck check-breaking check test \
+	demo bench nox release-check clean
 
 help:
 	@echo "make demo      run the main job against an embedded sandbox"
 	@echo "make test      run every check, then the test suite"
 	@echo "make install   create .venv and node_modules (other targets do it for you)"
 	@echo "make generate  regenerate generated/spp_api from openapi.yaml"
-	@echo "make check     lint the spec, check generated/, ruff, mypy --strict"
+	@echo "make check     lint the spec, check generated/, ruff, mypy --strict, breaking changes"
 	@echo "make bench     run the benchmarks under bench/"
 	@echo "make nox       the test subset on Python 3.11-3.13 and on the lowest/newest dependencies"
 	@echo "make release-check  build sdist and wheel, twine check, try the wheel in a clean venv"
@@ -67,7 +68,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	mypy
 
-check: lint-spec check-generated lint typecheck
+# Breaking changes since the release kept in tests/gates/released/: openapi.yaml, and the
+# Python API of spp_activities and spp_api. Each passes only with a major version bump
+# and a CHANGELOG.md entry naming it.
+check-breaking: $(STAMP)
+	$(PY) tests/gates/spec_breaking.py
+	$(PY) tests/gates/api_breaking.py
+
+# check-breaking runs first, so that a breaking edit is named before the linters or mypy
+# trip over its consequences (an example that no longer fits, an overlay that no longer types).
+check: check-breaking lint-spec check-generated lint typecheck
 
 test: check $(NODE_STAMP)
 	pytest

@@ -39,8 +39,8 @@ from .errors import (
     describe_status,
 )
 from .replies import connection_error, parse_activity, status_error
+from .request_body import activity_create
 from .retry import Retry, RetryPolicy
-from .validation import is_blank
 
 __all__ = ["Activities", "ActivityCreator", "AsyncSPPClient", "RawResponse", "SPPClient"]
 
@@ -171,7 +171,7 @@ class RawResponse:
         return f"<RawResponse [{describe_status(self.http_response)}]>"
 
 
-_Run = Callable[[int, str, TimeoutArg | None, int | None, ExtraHeaders | None], _R]
+_Run = Callable[[int, str | ActivityCreate, TimeoutArg | None, int | None, ExtraHeaders | None], _R]
 
 
 class ActivityCreator(Generic[_R]):
@@ -185,7 +185,7 @@ class ActivityCreator(Generic[_R]):
     def create(
         self,
         client_id: int,
-        content: str,
+        content: str | ActivityCreate,
         *,
         timeout: TimeoutArg | None = None,
         max_retries: int | None = None,
@@ -195,7 +195,9 @@ class ActivityCreator(Generic[_R]):
 
         Args:
             client_id: the client's user ID, an int >= 1.
-            content: the activity's text; at least one non-whitespace character.
+            content: the activity's text (at least one non-whitespace character), or a
+                generated ``spp_api.models.ActivityCreate`` carrying it and any other
+                property openapi.yaml defines; checked against the contract.
             timeout: seconds or an ``httpx.Timeout`` for this call; default: the client's.
             max_retries: retries for this call; default: the client's. 0 disables them.
             extra_headers: headers to add to this request; a ``None`` value removes a
@@ -241,19 +243,6 @@ def _check_client_id(client_id: object) -> None:
         "nothing was sent.",
         argument="client_id",
     )
-
-
-def _check_content(content: object) -> None:
-    if not isinstance(content, str):
-        raise InvalidInputError(
-            f"content must be a str, got {type(content).__name__}; nothing was sent.",
-            argument="content",
-        )
-    if is_blank(content):
-        raise InvalidInputError(
-            "content must contain at least one non-whitespace character; nothing was sent.",
-            argument="content",
-        )
 
 
 #: RFC 9110 field-name (a token); httpx breaks on others (a KeyError for "Ü") and h11
@@ -387,7 +376,7 @@ class _BaseClient(Generic[_HttpT, _SleepT]):
     def _prepare(
         self,
         client_id: int,
-        content: str,
+        content: str | ActivityCreate,
         timeout: TimeoutArg | None,
         max_retries: int | None,
         extra_headers: ExtraHeaders | None,
@@ -398,10 +387,9 @@ class _BaseClient(Generic[_HttpT, _SleepT]):
                 f"This {type(self).__name__} is closed; create a new one to send requests."
             )
         _check_client_id(client_id)
-        _check_content(content)
         kwargs = create_client_activity._get_kwargs(
             int(client_id),  # an int subclass (e.g. an IntEnum) is formatted into the path
-            body=ActivityCreate(content=content),
+            body=activity_create(content),
             x_api_version=self._config.api_version,
         )
         headers = kwargs["headers"]
@@ -459,7 +447,7 @@ class SPPClient(_BaseClient[httpx.Client, Callable[[float], object]]):
         self,
         finish: Callable[[httpx.Response], _T],
         client_id: int,
-        content: str,
+        content: str | ActivityCreate,
         timeout: TimeoutArg | None,
         max_retries: int | None,
         extra_headers: ExtraHeaders | None,
@@ -530,7 +518,7 @@ class AsyncSPPClient(_BaseClient[httpx.AsyncClient, Callable[[float], Awaitable[
         self,
         finish: Callable[[httpx.Response], _T],
         client_id: int,
-        content: str,
+        content: str | ActivityCreate,
         timeout: TimeoutArg | None,  # noqa: ASYNC109 - the HTTP timeout handed to httpx
         max_retries: int | None,
         extra_headers: ExtraHeaders | None,

@@ -1,27 +1,26 @@
 """What a reply means: the Activity in a 201, or the typed error for anything else.
 
-A 201 is checked against the generated ``Activity`` model before it is parsed,
-so a reply that breaks the contract raises :class:`InvalidResponseError` instead
-of a ``KeyError``; the check is derived from the model's fields and types, so it
-follows openapi.yaml through ``make generate``. Every other status, and every
-network failure, becomes the error class that says whether the activity may
-have been created.
+A 201 is checked against the 201 schema of the shipped openapi.yaml (see
+:mod:`spp_activities.contract`, a tolerant reader) and then built with the generated
+``Activity.from_dict``; a reply that breaks the contract, or that the model cannot be
+built from, raises :class:`InvalidResponseError` naming the field. Both follow
+openapi.yaml through ``make generate`` with no change here. Every other status, and
+every network failure, becomes the error class that says whether the activity may have
+been created.
 """
 
 from __future__ import annotations
 
-import datetime
-import typing
-from collections.abc import Callable
-from types import NoneType, UnionType
-from typing import Any
+import linecache
+import re
+import traceback
+from types import TracebackType
 
-import attrs
 import httpx
-import spp_api.models
 from spp_api.models import Activity, Error
 from spp_api.types import Unset
 
+from .contract import reply_problem
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -33,134 +32,6 @@ from .errors import (
 from .retry import parse_retry_after
 
 __all__ = ["connection_error", "parse_activity", "status_error"]
-
-# ---------------------------------------------------------------------------
-# The contract check for replies: derived from the generated attrs models.
-# ---------------------------------------------------------------------------
-
-_Problem = tuple[str, str]  # (path, what is wrong)
-_Check = Callable[[Any], _Problem | None]
-
-_JSON_TYPE_NAMES = {
-    dict: "an object",
-    list: "an array",
-    str: "a string",
-    int: "an integer",
-    float: "a number",
-    bool: "a boolean",
-    NoneType: "null",
-}
-
-
-def _json_type(value: object) -> str:
-    return _JSON_TYPE_NAMES.get(type(value), type(value).__name__)
-
-
-def _exact_type_check(expected: type, description: str) -> _Check:
-    # `type(v) is int` rejects True/False, which JSON decoding gives as bool.
-    def check(value: Any) -> _Problem | None:
-        if type(value) is expected:
-            return None
-        return "", f"must be {description}, got {_json_type(value)}"
-
-    return check
-
-
-def _check_number(value: Any) -> _Problem | None:
-    if type(value) is int or type(value) is float:
-        return None
-    return "", f"must be a number, got {_json_type(value)}"
-
-
-def _check_datetime(value: Any) -> _Problem | None:
-    if type(value) is not str:
-        return "", f"must be a date-time string, got {_json_type(value)}"
-    try:
-        parsed = datetime.datetime.fromisoformat(value)
-    except ValueError:
-        return "", f"must be an ISO 8601 date-time, got {value[:40]!r}"
-    if parsed.tzinfo is None:
-        return "", f"must be a date-time with a time zone, got {value[:40]!r}"
-    return None
-
-
-def _check_any(value: Any) -> _Problem | None:
-    return None
-
-
-def _checker_for(hint: Any) -> _Check:
-    """A check for a JSON value that from_dict turns into ``hint``."""
-    optional = (NoneType,)
-    args = typing.get_args(hint)
-    if isinstance(hint, UnionType) or typing.get_origin(hint) is typing.Union:
-        # `X | Unset` marks an optional property: absence is handled by the model check.
-        remaining = [arg for arg in args if arg is not Unset]
-        nullable = NoneType in remaining
-        remaining = [arg for arg in remaining if arg not in optional]
-        if len(remaining) != 1:
-            raise TypeError(f"no response check for the type {hint!r}")
-        inner = _checker_for(remaining[0])
-        if not nullable:
-            return inner
-        return lambda value: None if value is None else inner(value)
-    if attrs.has(hint):
-        return _model_checker(hint)
-    if typing.get_origin(hint) is list and len(args) == 1:
-        item_check = _checker_for(args[0])
-
-        def check_list(value: Any) -> _Problem | None:
-            if type(value) is not list:
-                return "", f"must be an array, got {_json_type(value)}"
-            for index, item in enumerate(value):
-                problem = item_check(item)
-                if problem is not None:
-                    return f"[{index}]{problem[0]}", problem[1]
-            return None
-
-        return check_list
-    simple: dict[Any, _Check] = {
-        int: _exact_type_check(int, "an integer"),
-        str: _exact_type_check(str, "a string"),
-        bool: _exact_type_check(bool, "a boolean"),
-        float: _check_number,
-        datetime.datetime: _check_datetime,
-        Any: _check_any,
-    }
-    if hint in simple:
-        return simple[hint]
-    raise TypeError(f"no response check for the type {hint!r}")
-
-
-def _model_checker(model: type) -> _Check:
-    """A check that a JSON value fits the generated attrs ``model``.
-
-    Built from the model's fields and their resolved type hints, so it follows
-    openapi.yaml through ``make generate``: required fields must be present and
-    every present field must have the JSON type its Python type comes from.
-    """
-    hints = typing.get_type_hints(model, localns=vars(spp_api.models))
-    fields: list[tuple[str, bool, _Check]] = [
-        (field.name, field.default is attrs.NOTHING, _checker_for(hints[field.name]))
-        for field in attrs.fields(model)
-        if field.init  # `additional_properties` keeps unknown keys; not a property
-    ]
-
-    def check(value: Any) -> _Problem | None:
-        if type(value) is not dict:
-            return "", f"must be an object, got {_json_type(value)}"
-        for name, required, check_field in fields:
-            if name in value:
-                problem = check_field(value[name])
-                if problem is not None:
-                    return f".{name}{problem[0]}", problem[1]
-            elif required:
-                return f".{name}", "is missing"
-        return None
-
-    return check
-
-
-_check_activity = _model_checker(Activity)
 
 
 def parse_activity(response: httpx.Response) -> Activity:
@@ -174,18 +45,38 @@ def parse_activity(response: httpx.Response) -> Activity:
             f"{describe_status(response)}, but the reply is not JSON ({_describe_body(response)})",
             response=response,
         ) from None
-    problem = _check_activity(data)
+    problem = reply_problem(data)
     if problem is None:
         try:
             return Activity.from_dict(data)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            problem = "", f"{type(exc).__name__}: {exc}"
+        except Exception as exc:
+            problem = _field_of(exc.__traceback__), f"cannot be read: {type(exc).__name__}: {exc}"
     path, what = problem
-    where = f"field {path[1:]!r}" if path else "the body"
+    where = f"field {path!r}" if path else "the body"
     raise InvalidResponseError(
         f"{describe_status(response)}, but the reply breaks the contract: {where} {what}",
         response=response,
     )
+
+
+#: A generated ``from_dict`` takes each property with ``d.pop("<json name>"...)``; an
+#: optional one is converted from ``_<python name>`` on a later line.
+_POPPED = re.compile(r'd\.pop\("((?:[^"\\]|\\.)*)"')
+_CONVERTED = re.compile(r"\(_([A-Za-z0-9_]+)\)")
+
+
+def _field_of(tb: TracebackType | None) -> str:
+    """The dotted path of the property a generated ``from_dict`` failed on, read from
+    the source lines of its frames (one per nested model); "" when none is recognisable."""
+    names = []
+    for frame, line_number in traceback.walk_tb(tb):
+        if not frame.f_globals.get("__name__", "").startswith("spp_api.models"):
+            continue
+        line = linecache.getline(frame.f_code.co_filename, line_number)
+        found = _POPPED.search(line) or _CONVERTED.search(line)
+        if found:
+            names.append(found.group(1))
+    return ".".join(names)
 
 
 # ---------------------------------------------------------------------------

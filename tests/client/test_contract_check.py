@@ -1,88 +1,146 @@
-"""The reply check is derived from the generated attrs models, so it follows
-openapi.yaml through `make generate`; these tests pin how types map to checks."""
+"""Replies and request bodies are judged by openapi.yaml itself (spp_activities.contract):
+tolerantly for replies, strictly for bodies. The evolution tests (tests/spec/
+test_evolution.py) prove the same through regenerated clients; these pin the rules."""
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
-import attrs
+import httpx
 import pytest
-from spp_activities.replies import _checker_for, _model_checker
-from spp_activities.validation import WHITESPACE
-from spp_api.types import UNSET, Unset
+from spp_activities import InvalidInputError, InvalidResponseError, SPPClient, contract
+from spp_activities.replies import parse_activity
+from spp_activities.sandbox import Sandbox
+from spp_api.models import ActivityCreate
 
-
-@attrs.define
-class Inner:
-    code: int
-
-
-@attrs.define
-class Sample:
-    count: int
-    ratio: float
-    flag: bool
-    when: datetime.datetime
-    tags: list[str]
-    inner: Inner
-    note: str | None
-    optional: int | Unset = UNSET
-    extra: dict[str, Any] = attrs.field(init=False, factory=dict)
-
-
-GOOD = {
-    "count": 1,
-    "ratio": 2,
-    "flag": False,
-    "when": "2025-12-19T10:00:00+01:00",
-    "tags": ["a"],
-    "inner": {"code": 3},
-    "note": None,
+ACTIVITY = {
+    "id": 7,
+    "content": "Met on site.",
+    "created_at": "2025-12-19T10:00:00.000000Z",
+    "updated_at": "2025-12-19T10:00:00.000000Z",
+    "author": {"id": 456, "name": "John Doe", "email": "john@example.com"},
 }
 
-check = _model_checker(Sample)
+
+def test_the_reply_schema_keeps_structure_and_drops_what_a_newer_api_may_change() -> None:
+    relaxed = contract._tolerant(
+        {
+            "type": "object",
+            "required": ["a"],
+            "additionalProperties": False,
+            "properties": {
+                "a": {"type": "string", "enum": ["x"], "maxLength": 3, "pattern": "^x$"},
+                "b": {"enum": [1, 2]},
+                "c": {"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string"}]},
+                "d": {"type": "string", "format": "email"},
+                "e": {"type": "string", "format": "date-time"},
+                "f": {"type": "array", "items": {"type": "string", "enum": ["y"]}, "maxItems": 1},
+            },
+        }
+    )
+    assert relaxed == {
+        "type": "object",
+        "required": ["a"],
+        "properties": {
+            "a": {"type": "string"},
+            "b": {"type": "integer"},
+            "c": {"anyOf": [{"type": "integer"}, {"type": "string"}]},
+            "d": {"type": "string"},
+            "e": {"type": "string", "format": "date-time"},
+            "f": {"type": "array", "items": {"type": "string"}},
+        },
+    }
 
 
-def test_a_conforming_value_passes() -> None:
-    assert check(GOOD) is None
-    assert check({**GOOD, "optional": 5, "unknown": object()}) is None
+def test_the_request_schema_closes_objects_that_list_their_properties() -> None:
+    strict = contract._strict(
+        {
+            "type": "object",
+            "properties": {"m": {"type": "object", "additionalProperties": {"type": "integer"}}},
+        }
+    )
+    assert strict["additionalProperties"] is False
+    assert strict["properties"]["m"] == {
+        "type": "object",
+        "additionalProperties": {"type": "integer"},
+    }
 
 
 @pytest.mark.parametrize(
-    ("change", "path", "problem"),
+    ("reply", "where", "what"),
     [
-        ({"count": False}, ".count", "must be an integer, got a boolean"),
-        ({"ratio": "2"}, ".ratio", "must be a number, got a string"),
-        ({"flag": 0}, ".flag", "must be a boolean, got an integer"),
-        ({"when": "2025-12-19"}, ".when", "must be a date-time with a time zone"),
-        ({"tags": ["a", 1]}, ".tags[1]", "must be a string, got an integer"),
-        ({"tags": "a"}, ".tags", "must be an array, got a string"),
-        ({"inner": {"code": "3"}}, ".inner.code", "must be an integer, got a string"),
-        ({"inner": {}}, ".inner.code", "is missing"),
-        ({"note": 5}, ".note", "must be a string, got an integer"),
-        ({"optional": None}, ".optional", "must be an integer, got null"),
+        ({**ACTIVITY, "author": {"id": 1, "name": 5}}, "author.name", "must be a string"),
+        ({k: v for k, v in ACTIVITY.items() if k != "author"}, "author", "is missing"),
+        ({**ACTIVITY, "id": True}, "id", "must be an integer, got a boolean"),
+        ([ACTIVITY], "", "must be an object, got an array"),
     ],
 )
-def test_each_type_is_checked(change: dict[str, Any], path: str, problem: str) -> None:
-    result = check({**GOOD, **change})
-    assert result is not None
-    assert result[0] == path
-    assert result[1].startswith(problem)
+def test_a_reply_that_breaks_the_contract_names_the_field(
+    reply: Any, where: str, what: str
+) -> None:
+    problem = contract.reply_problem(reply)
+    assert problem is not None
+    assert problem[0] == where
+    assert problem[1].startswith(what)
 
 
-def test_required_fields_must_be_present_optional_ones_may_be_absent() -> None:
-    assert check({k: v for k, v in GOOD.items() if k != "count"}) == (".count", "is missing")
-    assert check({k: v for k, v in GOOD.items() if k != "note"}) == (".note", "is missing")
+def test_a_lone_surrogate_in_a_reply_is_read_not_refused() -> None:
+    body = b'{"id": 7, "content": "half \\ud800", "created_at": "2025-12-19T10:00:00Z",'
+    body += b' "updated_at": "2025-12-19T10:00:00Z", "author": {}}'
+    activity = parse_activity(httpx.Response(201, content=body))
+    assert activity.content == "half \ud800"
 
 
-def test_an_unsupported_type_fails_loudly_instead_of_passing_everything() -> None:
-    with pytest.raises(TypeError, match="no response check"):
-        _checker_for(set[int])
-    with pytest.raises(TypeError, match="no response check"):
-        _checker_for(int | str)
+def test_a_failure_inside_from_dict_names_the_nested_field() -> None:
+    reply = {**ACTIVITY, "updated_at": "2016-12-31T23:59:60Z"}  # RFC 3339 leap second
+    with pytest.raises(InvalidResponseError, match="field 'updated_at' cannot be read"):
+        parse_activity(httpx.Response(201, json=reply))
 
 
-def test_whitespace_covers_python_and_javascript() -> None:
-    python = {chr(c) for c in range(0x110000) if chr(c).isspace()}
-    assert set(WHITESPACE) == python | {"\ufeff"}
+# --- request bodies: a generated ActivityCreate, checked before anything is sent ----
+
+
+def test_a_generated_activity_create_is_sent_as_it_is(sandbox: Sandbox) -> None:
+    body = ActivityCreate(content="Sent as a model.")
+    with SPPClient(sandbox.workspace_url, sandbox.token) as client:
+        activity = client.activities.create(1, body)
+    assert activity.content == "Sent as a model."
+    assert [a["content"] for a in sandbox.activities()] == ["Sent as a model."]
+
+
+def _unknown_property() -> ActivityCreate:
+    body = ActivityCreate(content="x")
+    body["colour"] = "red"
+    return body
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (_unknown_property(), "properties the contract does not define: 'colour'"),
+        (ActivityCreate(content=5), "ActivityCreate.content must be a str, got int"),  # type: ignore[arg-type]
+        (ActivityCreate(content=" \n"), "ActivityCreate.content must contain"),
+        (ActivityCreate(content="half \ud800"), "cannot be encoded as UTF-8"),
+        (ActivityCreate.from_dict({"content": "x", "tags": {1, 2}}), "JSON cannot carry"),
+    ],
+    ids=["unknown name", "wrong type", "blank", "surrogate", "not JSON"],
+)
+def test_a_body_that_breaks_the_contract_is_refused_before_sending(
+    sandbox: Sandbox, body: ActivityCreate, message: str
+) -> None:
+    with (
+        SPPClient(sandbox.workspace_url, sandbox.token) as client,
+        pytest.raises(InvalidInputError, match=message) as caught,
+    ):
+        client.activities.create(1, body)
+    assert caught.value.argument == "content"
+    assert "nothing was sent" in str(caught.value)
+    assert sandbox.stats()["requests"] == 0
+
+
+def test_content_of_another_type_names_both_accepted_types(sandbox: Sandbox) -> None:
+    with (
+        SPPClient(sandbox.workspace_url, sandbox.token) as client,
+        pytest.raises(InvalidInputError, match=r"must be a str or a spp_api\.models\.Activ"),
+    ):
+        client.activities.create(1, {"content": "x"})  # type: ignore[arg-type]

@@ -86,7 +86,7 @@ def test_metadata_script_and_runtime_dependencies(wheel: zipfile.ZipFile) -> Non
     (entry_points,) = [n for n in wheel.namelist() if n.endswith("entry_points.txt")]
     assert "spp-activities = spp_activities.cli:main" in wheel.read(entry_points).decode()
     base, sandbox = base_and_sandbox(wheel)
-    assert {"httpx", "anyio", "attrs", "pyyaml", "tqdm", "sniffio"} <= base
+    assert {"httpx", "anyio", "attrs", "pyyaml", "jsonschema-rs", "tqdm", "sniffio"} <= base
     assert {"starlette", "uvicorn", "openapi-core", "jsonschema"} <= sandbox
     assert not base & {"starlette", "uvicorn", "openapi-core", "jsonschema"}
 

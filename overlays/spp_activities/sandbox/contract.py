@@ -11,11 +11,9 @@ statuses and Laravel-style bodies the contract documents:
 
 from __future__ import annotations
 
-import importlib.resources
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -36,7 +34,8 @@ from openapi_core.validation.schemas.datatypes import FormatValidatorsDict
 from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 from openapi_core.validation.schemas.factories import DialectSchemaValidatorsFactory
 
-SPEC_NAME = "openapi.yaml"
+from ..contract import spec_text
+
 CONTENT_REQUIRED = "The content field is required."
 CONTENT_NOT_STRING = "The content field must be a string."
 CLIENT_NOT_FOUND = "Client not found."
@@ -64,28 +63,6 @@ class Rejection:
 def content_error(message: str, reason: str = CONTENT_REQUIRED) -> Rejection:
     """A 400 about the request body, Laravel-style: a message and `errors.content`."""
     return Rejection(400, message, {"content": [reason]})
-
-
-def spec_text() -> str:
-    """The text of openapi.yaml: package data in a wheel, else the repository root.
-
-    A wheel force-includes the contract as `spp_activities/openapi.yaml`; an editable
-    install from the repository finds it two levels above `overlays/spp_activities`.
-    """
-    try:
-        packaged = importlib.resources.files("spp_activities").joinpath(SPEC_NAME)
-        if packaged.is_file():
-            return packaged.read_text(encoding="utf-8")
-    except (ModuleNotFoundError, OSError):
-        pass
-    repo_root = Path(__file__).resolve().parents[3]
-    candidate = repo_root / SPEC_NAME
-    if candidate.is_file():
-        return candidate.read_text(encoding="utf-8")
-    raise FileNotFoundError(
-        f"cannot find {SPEC_NAME}: it is neither package data of spp_activities nor at "
-        f"{candidate}; reinstall spp-activities"
-    )
 
 
 class _ContractRequest:

@@ -1,0 +1,296 @@
+"""The errors spp_activities raises, and what each one tells you.
+
+Every error is an :class:`SPPError` and answers the question an integration has
+to answer before it retries: *may the activity have been created?*
+(``error.may_have_been_created``). The API has no idempotency key, so when the
+answer is ``True`` a blind retry can create a duplicate; look at the client's
+timeline first.
+
+Exception hierarchy::
+
+    SPPError                          may_have_been_created
+    ├── ConfigurationError            False  workspace, token or URL missing / invalid
+    ├── InvalidInputError (ValueError) False  bad client_id or content; nothing sent
+    ├── APIConnectionError            False when it could not connect,
+    │   │                             True when the connection broke after sending
+    │   └── APITimeoutError           False on connect / pool timeout,
+    │                                 True on read / write timeout
+    ├── APIStatusError                the server answered with a non-2xx status
+    │   ├── BadRequestError           400  False
+    │   ├── AuthenticationError       401  False
+    │   ├── PermissionDeniedError     403  False
+    │   ├── NotFoundError             404  False
+    │   ├── UnprocessableEntityError  422  False
+    │   ├── RateLimitError            429  False  (.retry_after)
+    │   └── ServerError               5xx  False for 503, True for 500, 502, 504, 520, ...
+    │   (any other status, e.g. 418 or 499, is a plain APIStatusError:
+    │    False for 4xx, True otherwise)
+    └── InvalidResponseError          True   a 2xx reply that breaks the contract
+
+No error's ``str`` or ``repr`` contains the API token: messages are built from
+the status, the server's message and the response's ``X-Api-Version`` only.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "InvalidInputError",
+    "InvalidResponseError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "SPPError",
+    "ServerError",
+    "UnprocessableEntityError",
+    "describe_status",
+    "error_for_status",
+]
+
+_NOT_CREATED = "the activity was not created"
+_MAYBE_CREATED = "the activity may have been created: check the timeline before retrying"
+
+
+class SPPError(Exception):
+    """Base class of every error raised by spp_activities.
+
+    Attributes:
+        may_have_been_created: ``False`` when the activity was certainly not
+            created, so the call is safe to repeat; ``True`` when the request
+            may have reached the server and been acted on.
+    """
+
+    may_have_been_created: bool = False
+
+    def __init__(self, message: str, *, may_have_been_created: bool | None = None) -> None:
+        super().__init__(message)
+        if may_have_been_created is not None:
+            self.may_have_been_created = may_have_been_created
+
+    @property
+    def _outcome(self) -> str:
+        return _MAYBE_CREATED if self.may_have_been_created else _NOT_CREATED
+
+
+class ConfigurationError(SPPError):
+    """The client is not configured: a workspace or token is missing or invalid.
+
+    Raised by the client's constructor, before any request. The message names the
+    argument or environment variable to set.
+    """
+
+
+class InvalidInputError(SPPError, ValueError):
+    """An argument is invalid (e.g. ``client_id=0`` or blank ``content``); nothing was sent.
+
+    Attributes:
+        argument: the name of the offending argument, e.g. ``"client_id"``.
+    """
+
+    def __init__(self, message: str, *, argument: str) -> None:
+        super().__init__(message, may_have_been_created=False)
+        self.argument = argument
+
+
+class _RequestFailure(SPPError):
+    """Base of the errors raised once a request was attempted (connection, status,
+    invalid response).
+
+    Attributes:
+        attempts: how many times the request was sent before this error.
+    """
+
+    def __init__(self, message: str, *, may_have_been_created: bool, attempts: int = 1) -> None:
+        super().__init__(message, may_have_been_created=may_have_been_created)
+        self.attempts = attempts
+
+    def __str__(self) -> str:
+        text = f"{self.args[0]} ({self._details()})"
+        return text
+
+    def _details(self) -> str:
+        parts = [self._outcome]
+        if self.attempts > 1:
+            parts.append(f"gave up after {self.attempts} attempts")
+        return "; ".join(parts)
+
+
+class APIConnectionError(_RequestFailure):
+    """The request failed on the network: no HTTP status was received.
+
+    ``may_have_been_created`` is ``False`` when the client could not connect (the
+    request never left), ``True`` when the connection broke after the request was
+    sent (the server may have stored the activity).
+    """
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.args[0]!r}, "
+            f"may_have_been_created={self.may_have_been_created})"
+        )
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out: on connect (``may_have_been_created=False``) or while
+    waiting for the reply (``may_have_been_created=True``)."""
+
+
+class APIStatusError(_RequestFailure):
+    """The server answered with a non-2xx status.
+
+    Attributes:
+        status_code: the HTTP status, e.g. ``404`` (also non-standard ones such as 520).
+        response: the :class:`httpx.Response`, for headers and the raw body.
+        message: the server's ``message``, or ``None`` if the body had none.
+        errors: the server's field errors, e.g. ``{"content": ["The content field is required."]}``.
+        api_version: the response's ``X-Api-Version`` header (quote it to SPP support).
+        retry_after: seconds the server asked to wait (``Retry-After``), or ``None``.
+    """
+
+    def __init__(
+        self,
+        *,
+        response: httpx.Response,
+        message: str | None,
+        errors: dict[str, list[str]] | None = None,
+        retry_after: float | None = None,
+        body_note: str | None = None,
+        may_have_been_created: bool | None = None,
+        attempts: int = 1,
+    ) -> None:
+        if may_have_been_created is None:
+            may_have_been_created = type(self).may_have_been_created
+        headline = describe_status(response)
+        text = message if message is not None else (body_note or "no error message in the reply")
+        field_errors = errors or {}
+        if field_errors:
+            text += (
+                " ["
+                + "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in field_errors.items())
+                + "]"
+            )
+        super().__init__(
+            f"{headline}: {text}", may_have_been_created=may_have_been_created, attempts=attempts
+        )
+        self.response = response
+        self.status_code = response.status_code
+        self.message = message
+        self.errors = field_errors
+        self.api_version: str | None = response.headers.get("X-Api-Version")
+        self.retry_after = retry_after
+
+    def _details(self) -> str:
+        parts = []
+        if self.api_version:
+            parts.append(f"X-Api-Version: {self.api_version}")
+        if self.retry_after is not None:
+            parts.append(f"retry after {self.retry_after:g} s")
+        parts.append(super()._details())
+        return "; ".join(parts)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status_code={self.status_code}, message={self.message!r}, "
+            f"api_version={self.api_version!r}, may_have_been_created={self.may_have_been_created})"
+        )
+
+
+class BadRequestError(APIStatusError):
+    """400: the API rejected the request, e.g. blank content (see ``errors``)."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the token is missing or wrong. Check ``SPP_API_TOKEN``."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the token may not create activities for this client."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no client has this ID."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: the API could not process the content (see ``errors``)."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests. ``retry_after`` says how many seconds to wait, if known."""
+
+
+class ServerError(APIStatusError):
+    """5xx: the server failed.
+
+    503 means the server did not take the request (``may_have_been_created=False``);
+    any other 5xx (500, 502, 504, 520, ...) leaves the outcome unknown
+    (``may_have_been_created=True``).
+    """
+
+    may_have_been_created = True
+
+
+class InvalidResponseError(_RequestFailure):
+    """The server answered 2xx, but the reply breaks the contract (not JSON, a field
+    missing or of the wrong type). The activity may well exist.
+
+    Attributes:
+        response: the :class:`httpx.Response` that could not be understood.
+        api_version: the response's ``X-Api-Version`` header.
+    """
+
+    def __init__(self, message: str, *, response: httpx.Response) -> None:
+        super().__init__(message, may_have_been_created=True)
+        self.response = response
+        self.status_code = response.status_code
+        self.api_version: str | None = response.headers.get("X-Api-Version")
+
+    def _details(self) -> str:
+        version = f"X-Api-Version: {self.api_version}; " if self.api_version else ""
+        return version + super()._details()
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.args[0]!r}, status_code={self.status_code}, "
+            f"api_version={self.api_version!r})"
+        )
+
+
+def describe_status(response: httpx.Response) -> str:
+    """``"404 Not Found"``; ``"520 (non-standard status)"`` when there is no reason phrase."""
+    status = response.status_code
+    reason = response.reason_phrase or httpx.codes.get_reason_phrase(status)
+    return f"{status} {reason}" if reason else f"{status} (non-standard status)"
+
+
+_BY_STATUS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def error_for_status(status_code: int) -> tuple[type[APIStatusError], bool]:
+    """The error class for a non-2xx status, and whether the activity may exist.
+
+    >>> error_for_status(404)
+    (<class 'spp_activities.errors.NotFoundError'>, False)
+    >>> error_for_status(520)
+    (<class 'spp_activities.errors.ServerError'>, True)
+    """
+    cls = _BY_STATUS.get(status_code)
+    if cls is not None:
+        return cls, False
+    if 500 <= status_code <= 599:
+        return ServerError, status_code != 503
+    return APIStatusError, not 400 <= status_code <= 499
