@@ -67,6 +67,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	mypy
+	mypy tests/client  # the client tests, typed through their fixtures
 
 # Breaking changes since the release kept in tests/gates/released/: openapi.yaml, and the
 # Python API of spp_activities and spp_api. Each passes only with a major version bump

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .config import __version__
     from .errors import (
         APIConnectionError,
+        APIError,
         APIStatusError,
         APITimeoutError,
         AuthenticationError,
@@ -55,6 +56,7 @@ _SOURCES: dict[str, str] = {
 
 __all__ = [
     "APIConnectionError",
+    "APIError",
     "APIStatusError",
     "APITimeoutError",
     "Activity",

@@ -1,85 +1,186 @@
 """SPPClient and AsyncSPPClient: the ergonomic layer over the generated ``spp_api``.
 
 The generated layer builds the request (``create_client_activity._get_kwargs``)
-and the models; :mod:`spp_activities.replies` reads what comes back. This module
-adds configuration, input validation, timeouts, safe retries and logging.
+and the models; :mod:`spp_activities.replies` reads what comes back and
+:mod:`spp_activities.transport` bounds what crosses the wire. This module adds
+configuration, input validation, deadlines, safe retries and logging.
 
 Sync and async share everything but sending and sleeping: :class:`_BaseClient`
 validates input and builds the request, :class:`_Call` maps each attempt's
-outcome to a success, a retry or a typed error, and the two clients only run the
-loop ``send -> decide -> (sleep -> send ...)`` with their own I/O.
+outcome to a success, a retry or a typed error (and keeps the deadlines), and the
+two clients only run the loop ``send -> decide -> (sleep -> send ...)`` with their
+own I/O.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import re
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from functools import cached_property, partial
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
+import anyio
 import httpx
 from spp_api.api.client_activities import create_client_activity
-from spp_api.models import Activity, ActivityCreate
+from spp_api.models import ActivityCreate
 
 from .config import (
+    DEFAULT_ATTEMPT_DEADLINE,
+    DEFAULT_CALL_DEADLINE,
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
+    ClientConfig,
+    RequestOptions,
+    Token,
+    check_max_response_bytes,
     check_max_retries,
+    check_seconds,
     check_timeout,
     resolve_config,
 )
 from .errors import (
+    APIError,
+    APITimeoutError,
     ConfigurationError,
     InvalidInputError,
     InvalidResponseError,
-    _RequestFailure,
     describe_status,
+    error_for_status,
 )
-from .replies import connection_error, parse_activity, status_error
+from .logs import logger, setup_from_environment
+from .replies import connection_error, status_error
 from .request_body import activity_create
+from .resources import (
+    Activities,
+    AsyncActivities,
+    RawResponse,
+    cached_resource,
+)
 from .retry import Retry, RetryPolicy
+from .transport import (
+    ATTEMPT_DEADLINE,
+    NO_AUTH,
+    BearerAuth,
+    BodyReader,
+    ReplyTooLarge,
+    fits_as_is,
+    forget_credentials,
+    new_async_http_client,
+    new_http_client,
+)
 
-__all__ = ["Activities", "ActivityCreator", "AsyncSPPClient", "RawResponse", "SPPClient"]
+__all__ = ["AsyncSPPClient", "RawResponse", "SPPClient"]
 
-logger = logging.getLogger("spp_activities")
+setup_from_environment()
 
 _T = TypeVar("_T")
-_R = TypeVar("_R")
-_RawR = TypeVar("_RawR")
 _HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
 _SleepT = TypeVar("_SleepT")
 
 TimeoutArg = float | httpx.Timeout
-#: Per-call extra headers; ``None`` as a value removes a header the client would send.
-ExtraHeaders = Mapping[str, str | None]
+
+#: The largest client ID sent: a 64-bit signed integer, as IDs are stored.
+_MAX_CLIENT_ID_BITS = 63
+
+
+class _DeadlinePassed(Exception):
+    """An attempt ran out of time; ``sent``: whether the request may have gone out
+    (``None``: the transport did not say)."""
+
+    def __init__(self, sent: bool | None) -> None:
+        super().__init__("deadline passed")
+        self.sent = sent
+
+
+def _without_tracebacks(error: BaseException | None) -> None:
+    """Drop the tracebacks of httpx's exceptions chained to ours: their frames (down
+    in httpcore) hold the request headers, which a traceback that captures locals
+    would print. The messages stay."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        error.__traceback__ = None
+        error = error.__cause__ or error.__context__
 
 
 class _Call:
-    """One ``create`` call: its request, its retry budget and the decision after
-    each attempt. Shared by the sync and async clients."""
+    """One ``create`` call: its request, its settings, its deadlines, and the decision
+    after each attempt. Shared by the sync and async clients."""
 
-    __slots__ = ("_attempt", "_policy", "_started", "max_retries", "request")
+    __slots__ = (
+        "_attempt",
+        "_call_deadline",
+        "_policy",
+        "_started",
+        "attempt_deadline",
+        "auth",
+        "request",
+        "sent",
+        "settings",
+    )
 
-    def __init__(self, request: httpx.Request, max_retries: int, policy: RetryPolicy) -> None:
+    def __init__(
+        self,
+        request: httpx.Request,
+        settings: ClientConfig,
+        policy: RetryPolicy,
+        auth: httpx.Auth,
+    ) -> None:
         self.request = request
-        self.max_retries = max_retries
+        self.settings = settings
+        self.auth = auth
         self._policy = policy
         self._attempt = 0
         self._started = 0.0
+        self._call_deadline = time.monotonic() + settings.call_deadline
+        self.attempt_deadline = self._call_deadline
+        self.sent: bool | None = None
 
     def begin(self) -> httpx.Request:
-        """Start an attempt; returns the request to send."""
+        """Start an attempt: its deadline, and each phase's timeout clipped to it."""
         self._attempt += 1
-        self._started = time.perf_counter()
+        now = self._started = time.monotonic()
+        self.attempt_deadline = min(now + self.settings.attempt_deadline, self._call_deadline)
+        self.sent = None
+        left = self.attempt_deadline - now
+        phases = self.settings.timeout.as_dict()
+        if any(seconds is None or seconds > left for seconds in phases.values()):
+            self.request.extensions["timeout"] = {
+                phase: left if seconds is None else min(seconds, left)
+                for phase, seconds in phases.items()
+            }
         return self.request
 
-    def end(self, result: httpx.Response | httpx.RequestError) -> httpx.Response | Retry:
+    def time_left(self) -> float:
+        return max(0.0, self.attempt_deadline - time.monotonic())
+
+    def passed(self) -> bool:
+        return time.monotonic() >= self.attempt_deadline
+
+    async def trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's ``trace`` extension: learns whether the request went out. Once
+        it has, it unsubscribes (httpcore looks the extension up at every event)."""
+        if "send_request_headers" in event:
+            self.sent = True
+            self.request.extensions.pop("trace", None)
+        elif self.sent is None:
+            self.sent = False
+
+    def reader(self, response: httpx.Response) -> BodyReader | None:
+        """None when the reply can be read whole (see ``fits_as_is``), else a reader
+        for its chunks."""
+        if fits_as_is(response, self.settings.max_response_bytes):
+            return None
+        return BodyReader(response, self.settings.max_response_bytes)
+
+    def end(self, result: httpx.Response | Exception) -> httpx.Response | Retry:
         """The response if the attempt succeeded, a Retry to wait for, or raise."""
-        elapsed_ms = (time.perf_counter() - self._started) * 1000.0
-        error: _RequestFailure
+        forget_credentials(self.request)
+        elapsed_ms = (time.monotonic() - self._started) * 1000.0
+        error: APIError
         if isinstance(result, httpx.Response):
             status = result.status_code
             if status == 201:
@@ -95,149 +196,104 @@ class _Call:
                 error = status_error(result)
             outcome = str(status)
         else:
-            error = connection_error(result)
-            outcome = type(result).__name__
-        retry = self._policy.decide(error, self._attempt - 1, self.max_retries)
-        self._log(logging.DEBUG if retry is None else logging.INFO, outcome, elapsed_ms, retry)
+            error = self._error_for(result)
+            outcome = {_DeadlinePassed: "deadline passed", ReplyTooLarge: "reply too large"}.get(
+                type(result), type(result).__name__
+            )
+        retry = self._policy.decide(error, self._attempt - 1, self.settings.max_retries)
+        note = ""
+        if retry is not None and time.monotonic() + retry.delay >= self._call_deadline:
+            retry, note = None, "; not retried: the wait would pass the call deadline"
+        self._log(
+            logging.DEBUG if retry is None else logging.INFO, outcome, elapsed_ms, retry, note
+        )
         if retry is None:
             error.attempts = self._attempt
-            if isinstance(result, Exception):
+            if isinstance(result, httpx.RequestError):
+                _without_tracebacks(result)
                 raise error from result
             raise error
         return retry
+
+    def _error_for(self, result: Exception) -> APIError:
+        if isinstance(result, ReplyTooLarge):
+            response = result.response
+            error = InvalidResponseError(
+                f"{describe_status(response)}, but the reply is larger than "
+                f"max_response_bytes ({result.limit} bytes); the rest was not read",
+                response=response,
+            )
+            if not 200 <= response.status_code < 300:
+                error.may_have_been_created = error_for_status(response.status_code)[1]
+            return error
+        if isinstance(result, _DeadlinePassed):
+            return self._deadline_error(result.sent)
+        if not isinstance(result, httpx.RequestError):
+            raise result
+        mapped = connection_error(result)
+        if isinstance(result, httpx.TimeoutException) and self.passed():
+            return self._deadline_error(mapped.may_have_been_created)
+        return mapped
+
+    def _deadline_error(self, sent: bool | None) -> APITimeoutError:
+        settings = self.settings
+        whole_call = self.attempt_deadline >= self._call_deadline
+        which, seconds = (
+            ("call", settings.call_deadline)
+            if whole_call
+            else ("attempt", settings.attempt_deadline)
+        )
+        sent = True if sent is None else sent
+        when = "after the request was sent" if sent else "before the request was sent"
+        return APITimeoutError(
+            f"Gave up: the {which} deadline ({which}_deadline={seconds:g} s) passed {when}",
+            may_have_been_created=sent,
+        )
 
     def finish(self, parse: Callable[[httpx.Response], _T], response: httpx.Response) -> _T:
         """``parse(response)``; a reply that breaks the contract says how many attempts
         it took, like every other error."""
         try:
             return parse(response)
-        except _RequestFailure as error:
+        except APIError as error:
             error.attempts = self._attempt
             raise
 
-    def _log(self, level: int, outcome: str, elapsed_ms: float, retry: Retry | None) -> None:
+    def _log(
+        self, level: int, outcome: str, elapsed_ms: float, retry: Retry | None, note: str = ""
+    ) -> None:
         logger.log(
             level,
-            "%s %s -> %s in %.1f ms (attempt %d of %d)%s",
+            "%s %s -> %s in %.1f ms (attempt %d of %d)%s%s",
             self.request.method,
             self.request.url.path,
             outcome,
             elapsed_ms,
             self._attempt,
-            self.max_retries + 1,
+            self.settings.max_retries + 1,
             "" if retry is None else f"; retrying in {retry.delay:.2f} s: {retry.reason}",
+            note,
         )
 
 
 # ---------------------------------------------------------------------------
-# Public result types and the `activities` resource.
+# Input checks (the body's are in request_body.py).
 # ---------------------------------------------------------------------------
-
-
-class RawResponse:
-    """A successful reply before it is parsed, from ``activities.with_raw_response``.
-
-    ``parse()`` returns the :class:`Activity` (and raises InvalidResponseError if
-    the body breaks the contract); the reply itself is ``http_response``.
-    """
-
-    __slots__ = ("_activity", "http_response")
-
-    def __init__(self, http_response: httpx.Response) -> None:
-        self.http_response = http_response
-        self._activity: Activity | None = None
-
-    @property
-    def status_code(self) -> int:
-        return self.http_response.status_code
-
-    @property
-    def headers(self) -> httpx.Headers:
-        return self.http_response.headers
-
-    @property
-    def api_version(self) -> str | None:
-        """The ``X-Api-Version`` response header: quote it to SPP support."""
-        version: str | None = self.http_response.headers.get("X-Api-Version")
-        return version
-
-    def parse(self) -> Activity:
-        """The created Activity (parsed once, then cached)."""
-        if self._activity is None:
-            self._activity = parse_activity(self.http_response)
-        return self._activity
-
-    def __repr__(self) -> str:
-        return f"<RawResponse [{describe_status(self.http_response)}]>"
-
-
-_Run = Callable[[int, str | ActivityCreate, TimeoutArg | None, int | None, ExtraHeaders | None], _R]
-
-
-class ActivityCreator(Generic[_R]):
-    """Creates activities on a client's timeline."""
-
-    __slots__ = ("_run",)
-
-    def __init__(self, run: _Run[_R]) -> None:
-        self._run = run
-
-    def create(
-        self,
-        client_id: int,
-        content: str | ActivityCreate,
-        *,
-        timeout: TimeoutArg | None = None,
-        max_retries: int | None = None,
-        extra_headers: ExtraHeaders | None = None,
-    ) -> _R:
-        """Create an activity for the client ``client_id``.
-
-        Args:
-            client_id: the client's user ID, an int >= 1.
-            content: the activity's text (at least one non-whitespace character), or a
-                generated ``spp_api.models.ActivityCreate`` carrying it and any other
-                property openapi.yaml defines; checked against the contract.
-            timeout: seconds or an ``httpx.Timeout`` for this call; default: the client's.
-            max_retries: retries for this call; default: the client's. 0 disables them.
-            extra_headers: headers to add to this request; a ``None`` value removes a
-                header the client would send (e.g. ``{"Authorization": None}``).
-
-        Raises:
-            InvalidInputError: bad ``client_id`` or ``content``; nothing was sent.
-            APIStatusError: the API answered with an error (a subclass per status).
-            APIConnectionError: the network failed (APITimeoutError for timeouts).
-            InvalidResponseError: the API answered 2xx with a reply that breaks the contract.
-        """
-        return self._run(client_id, content, timeout, max_retries, extra_headers)
-
-
-class Activities(ActivityCreator[_R], Generic[_R, _RawR]):
-    """``client.activities``. ``client.activities.with_raw_response.create(...)`` takes
-    the same arguments and returns a :class:`RawResponse` instead of the Activity."""
-
-    __slots__ = ("with_raw_response",)
-
-    def __init__(self, run: _Run[_R], run_raw: _Run[_RawR]) -> None:
-        super().__init__(run)
-        self.with_raw_response: ActivityCreator[_RawR] = ActivityCreator(run_raw)
-
-
-# ---------------------------------------------------------------------------
-# The clients.
-# ---------------------------------------------------------------------------
-
-
-def _invalid(argument: str) -> Callable[[str], InvalidInputError]:
-    return lambda message: InvalidInputError(message, argument=argument)
 
 
 def _check_client_id(client_id: object) -> None:
-    if type(client_id) is int and client_id >= 1:
-        return
-    if isinstance(client_id, int) and not isinstance(client_id, bool) and client_id >= 1:
-        return  # an int subclass, e.g. an IntEnum
-    shown = repr(client_id) if len(repr(client_id)) <= 40 else repr(client_id)[:37] + "..."
+    if isinstance(client_id, int) and not isinstance(client_id, bool):
+        bits = client_id.bit_length()
+        if client_id >= 1 and bits <= _MAX_CLIENT_ID_BITS:
+            return  # an int, or an int subclass such as an IntEnum
+        if bits > _MAX_CLIENT_ID_BITS:
+            raise InvalidInputError(
+                f"client_id must be an int >= 1 and < 2**63, got a {bits}-bit int; "
+                "nothing was sent.",
+                argument="client_id",
+            )
+    shown = repr(client_id)
+    shown = shown if len(shown) <= 40 else shown[:37] + "..."
     raise InvalidInputError(
         f"client_id must be an int >= 1, got {shown} ({type(client_id).__name__}); "
         "nothing was sent.",
@@ -245,29 +301,9 @@ def _check_client_id(client_id: object) -> None:
     )
 
 
-#: RFC 9110 field-name (a token); httpx breaks on others (a KeyError for "Ü") and h11
-#: refuses them on the wire, after the retries.
-_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-#: Control characters other than tab; h11 refuses them in a value (CR and LF would split it).
-_HEADER_VALUE_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-
-
-def _apply_extra_headers(request: httpx.Request, extra_headers: ExtraHeaders) -> None:
-    for name, value in extra_headers.items():
-        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
-            raise InvalidInputError(
-                f"extra_headers: invalid header name {name!r}.", argument="extra_headers"
-            )
-        if value is None:
-            request.headers.pop(name, None)
-        elif isinstance(value, str) and not _HEADER_VALUE_FORBIDDEN.search(value):
-            request.headers[name] = value
-        else:
-            raise InvalidInputError(
-                f"extra_headers: the value for {name!r} must be None or a str without line "
-                "breaks or other control characters.",
-                argument="extra_headers",
-            )
+# ---------------------------------------------------------------------------
+# The clients.
+# ---------------------------------------------------------------------------
 
 
 class _BaseClient(Generic[_HttpT, _SleepT]):
@@ -284,6 +320,9 @@ class _BaseClient(Generic[_HttpT, _SleepT]):
         api_version: str | None = None,
         timeout: TimeoutArg = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
+        attempt_deadline: float = DEFAULT_ATTEMPT_DEADLINE,
+        call_deadline: float = DEFAULT_CALL_DEADLINE,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         http_client: _HttpT | None = None,
         retry_policy: RetryPolicy | None = None,
         sleep: _SleepT | None = None,
@@ -296,11 +335,17 @@ class _BaseClient(Generic[_HttpT, _SleepT]):
             (e.g. a mock server that serves without ``/api``).
         api_version: the ``X-Api-Version`` to send. Default: ``$SPP_API_VERSION``,
             else ``"2024-03-05"``.
-        timeout: seconds or an ``httpx.Timeout``; default connect 5 s, read 30 s,
-            write 30 s, pool 10 s. Applies to every request, also with your own
-            ``http_client``.
+        timeout: seconds or an ``httpx.Timeout``, per socket operation; default
+            connect 5 s, read 30 s, write 30 s, pool 10 s. Applies to every request,
+            also with your own ``http_client``.
         max_retries: how often to retry a failure after which nothing was created
             (could not connect, 429, 503). Default 2; 0 turns retries off.
+        attempt_deadline: seconds one attempt may take in all, from sending to the
+            reply's last byte (a server that trickles bytes cannot hold it). Default 60.
+        call_deadline: seconds a whole call may take, retries and their waits
+            included. Default 180. A retry whose wait would pass it is not made.
+        max_response_bytes: the largest reply body read, after decompression;
+            beyond it the call raises InvalidResponseError. Default 1 MiB.
         http_client: your own ``httpx.Client`` (``httpx.AsyncClient`` for the async
             client), e.g. for proxies or custom TLS. You close it; the client does not.
         retry_policy: backoff, ``Retry-After`` cap and opting in to retrying
@@ -309,42 +354,117 @@ class _BaseClient(Generic[_HttpT, _SleepT]):
             between retries, e.g. in tests.
 
         Raises:
-            ConfigurationError: the workspace or token is missing or invalid.
+            ConfigurationError: the workspace, token or an option is missing or invalid.
         """
-        self._config = resolve_config(
+        secret = Token(token)  # first of all: no frame below holds the token in the clear
+        del token
+        config = resolve_config(
             workspace_url,
-            token,
+            secret,
             base_url=base_url,
             api_version=api_version,
             timeout=timeout,
             max_retries=max_retries,
+            attempt_deadline=attempt_deadline,
+            call_deadline=call_deadline,
+            max_response_bytes=max_response_bytes,
         )
+        del secret
         if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
             raise ConfigurationError(
                 f"retry_policy must be a RetryPolicy, got {type(retry_policy).__name__}."
             )
-        self._policy = retry_policy or RetryPolicy()
-        headers = self._config.headers()
-        self._headers_per_request: dict[str, str] = {}
-        self._owns_http_client = http_client is None
+        headers_per_request: dict[str, str] = {}
         if http_client is None:
-            self._http: _HttpT = self._new_http_client(headers, self._config.timeout)
+            http = self._new_http_client(config)
         elif isinstance(http_client, self._http_client_class):
-            self._http = http_client
-            self._headers_per_request = headers  # never change the caller's client
+            http = http_client
+            headers_per_request = config.headers()  # never change the caller's client
         else:
             raise ConfigurationError(
                 f"http_client must be an {self._http_client_class.__module__}."
                 f"{self._http_client_class.__name__}, got {type(http_client).__name__}."
             )
-        self._sleep: _SleepT = self._default_sleep() if sleep is None else sleep
+        self._setup(
+            config,
+            retry_policy or RetryPolicy(),
+            http,
+            owns_http_client=http_client is None,
+            headers_per_request=headers_per_request,
+            sleep=self._default_sleep() if sleep is None else sleep,
+        )
+
+    def _setup(
+        self,
+        config: ClientConfig,
+        policy: RetryPolicy,
+        http: _HttpT,
+        *,
+        owns_http_client: bool,
+        headers_per_request: dict[str, str],
+        sleep: _SleepT,
+    ) -> None:
+        self._config = config
+        self._policy = policy
+        self._http: _HttpT = http
+        self._owns_http_client = owns_http_client
+        self._headers_per_request = headers_per_request
+        self._auth = BearerAuth(config.token)
+        self._sleep = sleep
         self._closed = False
 
-    def _new_http_client(self, headers: dict[str, str], timeout: httpx.Timeout) -> _HttpT:
+    def _new_http_client(self, config: ClientConfig) -> _HttpT:
         raise NotImplementedError
 
     def _default_sleep(self) -> _SleepT:
         raise NotImplementedError
+
+    def with_options(
+        self,
+        *,
+        timeout: TimeoutArg | None = None,
+        max_retries: int | None = None,
+        attempt_deadline: float | None = None,
+        call_deadline: float | None = None,
+        max_response_bytes: int | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> Self:
+        """A copy of this client with other settings, sharing its connection pool.
+
+        >>> fast = client.with_options(timeout=2.0, max_retries=0)  # doctest: +SKIP
+
+        The copy never closes the pool; closing this client closes it for both.
+
+        Raises:
+            ConfigurationError: an option is invalid.
+        """
+        changes: dict[str, Any] = {}
+        if timeout is not None:
+            changes["timeout"] = check_timeout(timeout)
+        if max_retries is not None:
+            changes["max_retries"] = check_max_retries(max_retries)
+        for name, seconds in (
+            ("attempt_deadline", attempt_deadline),
+            ("call_deadline", call_deadline),
+        ):
+            if seconds is not None:
+                changes[name] = check_seconds(seconds, name)
+        if max_response_bytes is not None:
+            changes["max_response_bytes"] = check_max_response_bytes(max_response_bytes)
+        if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
+            raise ConfigurationError(
+                f"retry_policy must be a RetryPolicy, got {type(retry_policy).__name__}."
+            )
+        copy = type(self).__new__(type(self))
+        copy._setup(
+            dataclasses.replace(self._config, **changes),
+            retry_policy or self._policy,
+            self._http,
+            owns_http_client=False,
+            headers_per_request=self._headers_per_request,
+            sleep=self._sleep,
+        )
+        return copy
 
     @property
     def base_url(self) -> str:
@@ -364,33 +484,46 @@ class _BaseClient(Generic[_HttpT, _SleepT]):
         return self._config.max_retries
 
     @property
+    def attempt_deadline(self) -> float:
+        return self._config.attempt_deadline
+
+    @property
+    def call_deadline(self) -> float:
+        return self._config.call_deadline
+
+    @property
+    def max_response_bytes(self) -> int:
+        return self._config.max_response_bytes
+
+    @property
     def retry_policy(self) -> RetryPolicy:
         return self._policy
 
     def __repr__(self) -> str:
+        # Safe on a half-built client too (a traceback that captures locals calls it).
+        config = self.__dict__.get("_config")
+        if not isinstance(config, ClientConfig):
+            return f"{type(self).__name__}(<not configured>)"
         return (
-            f"{type(self).__name__}(base_url={self.base_url!r}, "
-            f"api_version={self.api_version!r}, max_retries={self.max_retries})"
+            f"{type(self).__name__}(base_url={config.base_url!r}, "
+            f"api_version={config.api_version!r}, max_retries={config.max_retries})"
         )
 
     def _prepare(
-        self,
-        client_id: int,
-        content: str | ActivityCreate,
-        timeout: TimeoutArg | None,
-        max_retries: int | None,
-        extra_headers: ExtraHeaders | None,
+        self, client_id: int, content: str | ActivityCreate, options: RequestOptions
     ) -> _Call:
         """Validate the input and build the request; nothing is sent."""
-        if self._closed:
+        if self._closed or self._http.is_closed:
             raise RuntimeError(
                 f"This {type(self).__name__} is closed; create a new one to send requests."
             )
         _check_client_id(client_id)
+        body = activity_create(content)
+        settings = self._config.for_call(options)
         kwargs = create_client_activity._get_kwargs(
             int(client_id),  # an int subclass (e.g. an IntEnum) is formatted into the path
-            body=activity_create(content),
-            x_api_version=self._config.api_version,
+            body=body,
+            x_api_version=settings.api_version,
         )
         headers = kwargs["headers"]
         if self._headers_per_request:
@@ -398,12 +531,10 @@ class _BaseClient(Generic[_HttpT, _SleepT]):
         try:
             request = self._http.build_request(
                 kwargs["method"],
-                self._config.base_url + kwargs["url"],
+                settings.base_url + kwargs["url"],
                 json=kwargs["json"],
                 headers=headers,
-                timeout=self._config.timeout
-                if timeout is None
-                else check_timeout(timeout, _invalid("timeout")),
+                timeout=settings.timeout,
             )
         except UnicodeEncodeError:
             raise InvalidInputError(
@@ -411,14 +542,15 @@ class _BaseClient(Generic[_HttpT, _SleepT]):
                 "(e.g. a lone surrogate); nothing was sent.",
                 argument="content",
             ) from None
-        if extra_headers:
-            _apply_extra_headers(request, extra_headers)
-        retries = (
-            self._config.max_retries
-            if max_retries is None
-            else check_max_retries(max_retries, _invalid("max_retries"))
-        )
-        return _Call(request, retries, self._policy)
+        auth: httpx.Auth = self._auth
+        for name, value in (options.extra_headers or {}).items():
+            if name.lower() == "authorization":  # set as it is sent, like the token
+                auth = NO_AUTH if value is None else BearerAuth(Token(value), scheme=None)
+            elif value is None:
+                request.headers.pop(name, None)
+            else:
+                request.headers[name] = value
+        return _Call(request, settings, self._policy, auth)
 
 
 class SPPClient(_BaseClient[httpx.Client, Callable[[float], object]]):
@@ -432,42 +564,67 @@ class SPPClient(_BaseClient[httpx.Client, Callable[[float], object]]):
 
     _http_client_class = httpx.Client
 
-    def _new_http_client(self, headers: dict[str, str], timeout: httpx.Timeout) -> httpx.Client:
-        return httpx.Client(headers=headers, timeout=timeout, follow_redirects=False)
+    activities = cached_resource(Activities)
+    """Create activities: ``client.activities.create(client_id, content)``."""
+
+    def _new_http_client(self, config: ClientConfig) -> httpx.Client:
+        return new_http_client(config)
 
     def _default_sleep(self) -> Callable[[float], object]:
         return time.sleep
 
-    @cached_property
-    def activities(self) -> Activities[Activity, RawResponse]:
-        """Create activities: ``client.activities.create(client_id, content)``."""
-        return Activities(partial(self._run, parse_activity), partial(self._run, RawResponse))
-
-    def _run(
+    def _create(
         self,
-        finish: Callable[[httpx.Response], _T],
         client_id: int,
         content: str | ActivityCreate,
-        timeout: TimeoutArg | None,
-        max_retries: int | None,
-        extra_headers: ExtraHeaders | None,
+        options: RequestOptions,
+        parse: Callable[[httpx.Response], _T],
     ) -> _T:
-        call = self._prepare(client_id, content, timeout, max_retries, extra_headers)
+        call = self._prepare(client_id, content, options)
         while True:
-            request = call.begin()
-            result: httpx.Response | httpx.RequestError
-            try:
-                result = self._http.send(request)
-            except httpx.RequestError as exc:
-                result = exc
-            step = call.end(result)
+            step = call.end(self._attempt(call))
             if isinstance(step, httpx.Response):
-                return call.finish(finish, step)
+                return call.finish(parse, step)
             self._sleep(step.delay)
 
+    def _attempt(self, call: _Call) -> httpx.Response | Exception:
+        """Send once and read the reply within the deadline and the size cap."""
+        request = call.begin()
+        deadline = ATTEMPT_DEADLINE.set(call.attempt_deadline)
+        try:
+            response = self._http.send(request, stream=True, auth=call.auth, follow_redirects=False)
+            try:
+                reader = call.reader(response)
+                if reader is None and self._owns_http_client:
+                    # Every socket read of the own pool ends by the deadline.
+                    result = response
+                    response.read()
+                else:
+                    # Your own httpx.Client: the deadline is checked between chunks.
+                    reader = reader or BodyReader(response, call.settings.max_response_bytes)
+                    already = reader.already_read()
+                    if already is not None:
+                        result = already
+                    else:
+                        for chunk in response.iter_raw():
+                            reader.feed(chunk)
+                            if call.passed():
+                                raise _DeadlinePassed(sent=True)
+                        result = reader.response()
+            finally:
+                response.close()
+            if result is not response:
+                result.elapsed = response.elapsed
+            return result
+        except (httpx.RequestError, ReplyTooLarge, _DeadlinePassed) as exc:
+            return exc
+        finally:
+            ATTEMPT_DEADLINE.reset(deadline)
+
     def close(self) -> None:
-        """Close the connections, unless the httpx.Client was passed in by you. The client
-        cannot be used afterwards; closing it again does nothing."""
+        """Close the connections, unless the httpx.Client was passed in by you (or this
+        is a copy from ``with_options``). The client cannot be used afterwards; closing
+        it again does nothing."""
         self._closed = True
         if self._owns_http_client:
             self._http.close()
@@ -484,12 +641,6 @@ class SPPClient(_BaseClient[httpx.Client, Callable[[float], object]]):
         self.close()
 
 
-async def _anyio_sleep(seconds: float) -> None:
-    import anyio  # httpx's own dependency; imported on the first retry only
-
-    await anyio.sleep(seconds)
-
-
 class AsyncSPPClient(_BaseClient[httpx.AsyncClient, Callable[[float], Awaitable[object]]]):
     """The async twin of :class:`SPPClient`: the same arguments and behaviour, with ``await``.
 
@@ -499,46 +650,65 @@ class AsyncSPPClient(_BaseClient[httpx.AsyncClient, Callable[[float], Awaitable[
 
     _http_client_class = httpx.AsyncClient
 
-    def _new_http_client(
-        self, headers: dict[str, str], timeout: httpx.Timeout
-    ) -> httpx.AsyncClient:
-        return httpx.AsyncClient(headers=headers, timeout=timeout, follow_redirects=False)
+    activities = cached_resource(AsyncActivities)
+    """Create activities: ``await client.activities.create(client_id, content)``."""
+
+    def _new_http_client(self, config: ClientConfig) -> httpx.AsyncClient:
+        return new_async_http_client(config)
 
     def _default_sleep(self) -> Callable[[float], Awaitable[object]]:
-        return _anyio_sleep
+        return anyio.sleep
 
-    @cached_property
-    def activities(
+    async def _create(
         self,
-    ) -> Activities[Coroutine[Any, Any, Activity], Coroutine[Any, Any, RawResponse]]:
-        """Create activities: ``await client.activities.create(client_id, content)``."""
-        return Activities(partial(self._run, parse_activity), partial(self._run, RawResponse))
-
-    async def _run(
-        self,
-        finish: Callable[[httpx.Response], _T],
         client_id: int,
         content: str | ActivityCreate,
-        timeout: TimeoutArg | None,  # noqa: ASYNC109 - the HTTP timeout handed to httpx
-        max_retries: int | None,
-        extra_headers: ExtraHeaders | None,
+        options: RequestOptions,
+        parse: Callable[[httpx.Response], _T],
     ) -> _T:
-        call = self._prepare(client_id, content, timeout, max_retries, extra_headers)
+        call = self._prepare(client_id, content, options)
         while True:
-            request = call.begin()
-            result: httpx.Response | httpx.RequestError
-            try:
-                result = await self._http.send(request)
-            except httpx.RequestError as exc:
-                result = exc
-            step = call.end(result)
+            step = call.end(await self._attempt(call))
             if isinstance(step, httpx.Response):
-                return call.finish(finish, step)
+                return call.finish(parse, step)
             await self._sleep(step.delay)
 
+    async def _attempt(self, call: _Call) -> httpx.Response | Exception:
+        """Send once and read the reply within the deadline and the size cap."""
+        request = call.begin()
+        request.extensions["trace"] = call.trace
+        try:
+            with anyio.fail_after(call.time_left()):
+                response = await self._http.send(
+                    request, stream=True, auth=call.auth, follow_redirects=False
+                )
+                try:
+                    reader = call.reader(response)
+                    if reader is None:
+                        result = response
+                        await response.aread()
+                    else:
+                        already = reader.already_read()
+                        if already is not None:
+                            result = already
+                        else:
+                            async for chunk in response.aiter_raw():
+                                reader.feed(chunk)
+                            result = reader.response()
+                finally:
+                    await response.aclose()
+            if result is not response:
+                result.elapsed = response.elapsed
+            return result
+        except TimeoutError:
+            return _DeadlinePassed(call.sent)
+        except (httpx.RequestError, ReplyTooLarge) as exc:
+            return exc
+
     async def aclose(self) -> None:
-        """Close the connections, unless the httpx.AsyncClient was passed in by you. The
-        client cannot be used afterwards; closing it again does nothing."""
+        """Close the connections, unless the httpx.AsyncClient was passed in by you (or
+        this is a copy from ``with_options``). The client cannot be used afterwards;
+        closing it again does nothing."""
         self._closed = True
         if self._owns_http_client:
             await self._http.aclose()

@@ -11,32 +11,44 @@ Exception hierarchy::
     SPPError                          may_have_been_created
     ├── ConfigurationError            False  workspace, token or URL missing / invalid
     ├── InvalidInputError (ValueError) False  bad client_id or content; nothing sent
-    ├── APIConnectionError            False when it could not connect,
-    │   │                             True when the connection broke after sending
-    │   └── APITimeoutError           False on connect / pool timeout,
-    │                                 True on read / write timeout
-    ├── APIStatusError                the server answered with a non-2xx status
-    │   ├── BadRequestError           400  False
-    │   ├── AuthenticationError       401  False
-    │   ├── PermissionDeniedError     403  False
-    │   ├── NotFoundError             404  False
-    │   ├── UnprocessableEntityError  422  False
-    │   ├── RateLimitError            429  False  (.retry_after)
-    │   └── ServerError               5xx  False for 503, True for 500, 502, 504, 520, ...
-    │   (any other status, e.g. 418 or 499, is a plain APIStatusError:
-    │    False for 4xx, True otherwise)
-    └── InvalidResponseError          True   a 2xx reply that breaks the contract
+    └── APIError                      a request was attempted (.attempts)
+        ├── APIConnectionError        False when it could not connect,
+        │   │                         True when the connection broke after sending
+        │   └── APITimeoutError       False on connect / pool timeout,
+        │                             True on read / write timeout or a deadline
+        │                             passed after sending
+        ├── APIStatusError            the server answered with a non-2xx status
+        │   ├── BadRequestError           400  False
+        │   ├── AuthenticationError       401  False
+        │   ├── PermissionDeniedError     403  False
+        │   ├── NotFoundError             404  False
+        │   ├── UnprocessableEntityError  422  False
+        │   ├── RateLimitError            429  False  (.retry_after)
+        │   └── ServerError               5xx  False for 503, True for 500, 502, 504, 520...
+        │   (any other status, e.g. 418 or 499, is a plain APIStatusError:
+        │    False for 4xx, True otherwise)
+        └── InvalidResponseError      True   a 2xx reply that breaks the contract, or a
+                                             reply larger than max_response_bytes
 
 No error's ``str`` or ``repr`` contains the API token: messages are built from
 the status, the server's message and the response's ``X-Api-Version`` only.
+
+Every error pickles (e.g. out of a ``ProcessPoolExecutor`` worker) and unpickles to
+an equal error. A pickle never holds the token: the ``Authorization`` and
+``Proxy-Authorization`` headers of the stored request and response are left out.
+Two errors are equal when they are of the same class with the same message and
+attributes; a stored response compares by its status, headers and body.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import httpx
 
 __all__ = [
     "APIConnectionError",
+    "APIError",
     "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",
@@ -78,6 +90,74 @@ class SPPError(Exception):
     def _outcome(self) -> str:
         return _MAYBE_CREATED if self.may_have_been_created else _NOT_CREATED
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The keyword-only __init__s cannot be called with self.args, so rebuild
+        # from the state; the stored responses lose their credentials on the way.
+        state = {name: _without_credentials(value) for name, value in vars(self).items()}
+        return _unpickle, (type(self), self.args, state)
+
+    def _comparable(self) -> tuple[object, ...]:
+        state = {name: _response_key(value) for name, value in vars(self).items()}
+        return type(self), self.args, sorted(state.items())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SPPError):
+            return NotImplemented
+        return self._comparable() == other._comparable()
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.args))
+
+
+_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization"})
+
+
+def _unpickle(cls: type[SPPError], args: tuple[object, ...], state: dict[str, Any]) -> SPPError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
+def _clean_headers(headers: httpx.Headers) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in headers.multi_items() if k.lower() not in _CREDENTIAL_HEADERS]
+
+
+def _without_credentials(value: object) -> object:
+    """A stored response, copied without the credential headers (its request's too)."""
+    if not isinstance(value, httpx.Response):
+        return value
+    response = httpx.Response(
+        value.status_code,
+        headers=_clean_headers(value.headers),
+        content=_read_content(value),
+        extensions={"reason_phrase": value.reason_phrase.encode("ascii", "replace")},
+    )
+    try:
+        request = value.request
+    except RuntimeError:  # a response built without a request
+        return response
+    response.request = httpx.Request(
+        request.method,
+        request.url,
+        headers=_clean_headers(request.headers),
+        content=_read_content(request),
+    )
+    return response
+
+
+def _read_content(message: httpx.Response | httpx.Request) -> bytes:
+    try:
+        return message.content
+    except (httpx.ResponseNotRead, httpx.RequestNotRead):
+        return b""
+
+
+def _response_key(value: object) -> object:
+    if not isinstance(value, httpx.Response):
+        return value
+    return value.status_code, _clean_headers(value.headers), _read_content(value)
+
 
 class ConfigurationError(SPPError):
     """The client is not configured: a workspace or token is missing or invalid.
@@ -99,9 +179,9 @@ class InvalidInputError(SPPError, ValueError):
         self.argument = argument
 
 
-class _RequestFailure(SPPError):
+class APIError(SPPError):
     """Base of the errors raised once a request was attempted (connection, status,
-    invalid response).
+    invalid response): catch it to handle every failure of a call that got that far.
 
     Attributes:
         attempts: how many times the request was sent before this error.
@@ -122,7 +202,7 @@ class _RequestFailure(SPPError):
         return "; ".join(parts)
 
 
-class APIConnectionError(_RequestFailure):
+class APIConnectionError(APIError):
     """The request failed on the network: no HTTP status was received.
 
     ``may_have_been_created`` is ``False`` when the client could not connect (the
@@ -142,7 +222,7 @@ class APITimeoutError(APIConnectionError):
     waiting for the reply (``may_have_been_created=True``)."""
 
 
-class APIStatusError(_RequestFailure):
+class APIStatusError(APIError):
     """The server answered with a non-2xx status.
 
     Attributes:
@@ -237,7 +317,7 @@ class ServerError(APIStatusError):
     may_have_been_created = True
 
 
-class InvalidResponseError(_RequestFailure):
+class InvalidResponseError(APIError):
     """The server answered 2xx, but the reply breaks the contract (not JSON, a field
     missing or of the wrong type). The activity may well exist.
 

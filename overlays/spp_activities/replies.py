@@ -134,6 +134,23 @@ def status_error(response: httpx.Response) -> APIStatusError:
     )
 
 
+#: How getaddrinfo says that a name does not resolve, on Linux (glibc, musl), macOS
+#: and Windows.
+_NAME_NOT_RESOLVED = re.compile(
+    r"Name or service not known|nodename nor servname|No address associated with hostname"
+    r"|Temporary failure in name resolution|getaddrinfo failed|Name does not resolve"
+    r"|\[Errno (-2|-3|-5|8|11001|11002)\]",
+    re.IGNORECASE,
+)
+
+
+def _host_of(exc: httpx.RequestError) -> str:
+    try:
+        return exc.request.url.host
+    except RuntimeError:  # raised without a request
+        return "the workspace host"
+
+
 def connection_error(exc: httpx.RequestError) -> APIConnectionError:
     """The typed error for a request that got no reply."""
     detail = str(exc) or type(exc).__name__
@@ -147,6 +164,13 @@ def connection_error(exc: httpx.RequestError) -> APIConnectionError:
         return APITimeoutError("Timed out sending the request", may_have_been_created=True)
     if isinstance(exc, httpx.TimeoutException):  # the request went out; no reply in time
         return APITimeoutError("Timed out waiting for the reply", may_have_been_created=True)
+    if isinstance(exc, httpx.ConnectError) and _NAME_NOT_RESOLVED.search(detail):
+        host = _host_of(exc)
+        return APIConnectionError(
+            f"Could not connect: the name {host!r} does not resolve; check the workspace "
+            f"URL ({detail})",
+            may_have_been_created=False,
+        )
     if isinstance(exc, httpx.ConnectError | httpx.ProxyError):
         return APIConnectionError(f"Could not connect: {detail}", may_have_been_created=False)
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.LocalProtocolError):

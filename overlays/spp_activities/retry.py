@@ -41,6 +41,7 @@ from typing import NamedTuple
 from .errors import (
     APIConnectionError,
     APIStatusError,
+    ConfigurationError,
     RateLimitError,
     ServerError,
     SPPError,
@@ -91,6 +92,7 @@ class RetryPolicy:
     jitter: Callable[[float], float] = field(default=full_jitter, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        # A bad value is a ConfigurationError naming the field, like the client's own.
         for name in ("backoff_initial", "backoff_max", "retry_after_max"):
             value = getattr(self, name)
             if (
@@ -98,7 +100,16 @@ class RetryPolicy:
                 or isinstance(value, bool)
                 or not 0 <= value < math.inf
             ):
-                raise ValueError(f"RetryPolicy.{name} must be a finite number >= 0, got {value!r}")
+                raise ConfigurationError(
+                    f"RetryPolicy.{name} must be a finite number >= 0, got {value!r}."
+                )
+        if not isinstance(self.retry_unknown_outcome, bool):
+            raise ConfigurationError(
+                "RetryPolicy.retry_unknown_outcome must be True or False, got "
+                f"{self.retry_unknown_outcome!r}."
+            )
+        if not callable(self.jitter):
+            raise ConfigurationError(f"RetryPolicy.jitter must be callable, got {self.jitter!r}.")
 
     def reason(self, error: SPPError) -> str | None:
         """Why ``error`` may be retried under this policy, or ``None`` if it may not."""

@@ -15,7 +15,7 @@ from spp_activities.sandbox import SandboxOptions
 
 HEAVY = ("uvicorn", "starlette", "openapi_core", "tqdm")
 
-RunCli = Callable[..., Any]  # the run_cli fixture (tests/cli/conftest.py)
+RunCli = Callable[..., Any]  # the run_cli fixture (tests/conftest.py)
 
 
 def test_sandbox_passes_its_flags_to_serve(

@@ -15,7 +15,7 @@ from spp_activities.sandbox import Sandbox
 
 SECRET = "tok-5e1f0a9c-never-print-me"
 
-RunCli = Callable[..., Any]  # the run_cli fixture (tests/cli/conftest.py)
+RunCli = Callable[..., Any]  # the run_cli fixture (tests/conftest.py)
 
 
 def closed_port_url() -> str:

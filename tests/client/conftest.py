@@ -1,120 +1,39 @@
-"""A harness that runs `activities.create` on SPPClient or AsyncSPPClient over
-httpx.MockTransport, for failure modes a real server cannot produce on demand.
-
-`api` is parametrised over both clients, so every test that uses it states one
-behaviour for the sync and the async client alike.
+"""Fixtures of the client tests: `api` (parametrised over both clients, so every
+test that uses it states one behaviour for the sync and the async client alike) and
+`loopback_server`. Their classes live in client_helpers.py, which the tests import
+for their type annotations.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import Callable
-from typing import Any
+import sys
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 
-import httpx
 import pytest
-from spp_activities import AsyncSPPClient, SPPClient
 
-TOKEN = "sk-test-Zq8vN3-do-not-leak"  # distinctive, so a leak is easy to find
-WORKSPACE = "https://example.spp.co"
+sys.path.insert(0, str(Path(__file__).parent))
 
-ACTIVITY = {
-    "id": 7,
-    "content": "Client called to discuss project requirements.",
-    "created_at": "2025-12-19T10:00:00.000000Z",
-    "updated_at": "2025-12-19T10:00:00.000000Z",
-    "author": {"id": 456, "name": "John Doe", "email": "john@example.com"},
-}
+from client_helpers import Api, LoopbackServer
 
-Reply = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
-
-
-class Api:
-    """Runs one client kind against scripted replies; records requests and sleeps.
-
-    Test modules cannot import conftest under --import-mode=importlib, so the
-    reply builders and constants live here, reached through the fixture.
-    """
-
-    TOKEN = TOKEN
-    ACTIVITY = ACTIVITY
-
-    @staticmethod
-    def created(body: Any = None, status: int = 201) -> httpx.Response:
-        return httpx.Response(
-            status,
-            json=ACTIVITY if body is None else body,
-            headers={"X-Api-Version": "2024-03-05"},
-        )
-
-    @staticmethod
-    def error(
-        status: int, body: Any = None, headers: dict[str, str] | None = None
-    ) -> httpx.Response:
-        all_headers = {"X-Api-Version": "2024-03-05", **(headers or {})}
-        if isinstance(body, str | bytes):
-            return httpx.Response(status, content=body, headers=all_headers)
-        if body is None:
-            return httpx.Response(status, headers=all_headers)
-        return httpx.Response(status, json=body, headers=all_headers)
-
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self.requests: list[httpx.Request] = []
-        self.sleeps: list[float] = []
-        self._replies: list[Reply] = []
-        self.client_options: dict[str, Any] = {"workspace_url": WORKSPACE, "token": TOKEN}
-
-    def reply(self, *replies: Reply) -> Api:
-        self._replies.extend(replies)
-        return self
-
-    def _handle(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        if not self._replies:
-            raise AssertionError(f"unexpected request #{len(self.requests)}")
-        reply = self._replies.pop(0)
-        if isinstance(reply, Exception):
-            raise reply
-        if isinstance(reply, httpx.Response):
-            return reply
-        return reply(request)
-
-    @property
-    def bodies(self) -> list[Any]:
-        return [json.loads(request.content) for request in self.requests]
-
-    def create(self, *args: Any, raw: bool = False, **options: Any) -> Any:
-        """Run `client.activities.create` (or `.with_raw_response.create` if raw)
-        on a fresh client of this kind over the mock transport."""
-        transport = httpx.MockTransport(self._handle)
-
-        def creator(client: Any) -> Any:
-            return client.activities.with_raw_response if raw else client.activities
-
-        if self.kind == "sync":
-            with SPPClient(
-                **self.client_options,
-                http_client=httpx.Client(transport=transport),
-                sleep=self.sleeps.append,
-            ) as client:
-                return creator(client).create(*args, **options)
-
-        async def record_sleep(seconds: float) -> None:
-            self.sleeps.append(seconds)
-
-        async def run() -> Any:
-            async with AsyncSPPClient(
-                **self.client_options,
-                http_client=httpx.AsyncClient(transport=transport),
-                sleep=record_sleep,
-            ) as client:
-                return await creator(client).create(*args, **options)
-
-        return asyncio.run(run())
+LoopbackServerFactory = Callable[[Callable[[BaseHTTPRequestHandler], None]], LoopbackServer]
 
 
 @pytest.fixture(params=["sync", "async"])
 def api(request: pytest.FixtureRequest) -> Api:
     return Api(request.param)
+
+
+@pytest.fixture
+def loopback_server() -> Iterator[LoopbackServerFactory]:
+    started: list[LoopbackServer] = []
+
+    def start(respond: Callable[[BaseHTTPRequestHandler], None]) -> LoopbackServer:
+        server = LoopbackServer(respond)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

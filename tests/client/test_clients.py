@@ -42,13 +42,21 @@ def test_async_client_closes_its_own_connections() -> None:
 
 
 def test_a_callers_sync_client_is_used_and_left_open() -> None:
-    http = httpx.Client(transport=activity_transport(), headers={"X-Trace": "abc"})
+    seen: list[httpx.Headers] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.copy())
+        return activity_transport().handle_request(request)
+
+    http = httpx.Client(transport=httpx.MockTransport(handle), headers={"X-Trace": "abc"})
     with SPPClient("example.spp.co", "t", http_client=http) as client:
         raw = client.activities.with_raw_response.create(1, "x")
-    request = raw.http_response.request
-    assert request.headers["X-Trace"] == "abc"  # the caller's headers kept
-    assert request.headers["Authorization"] == "Bearer t"  # ours added per request
+    [sent] = seen
+    assert sent["X-Trace"] == "abc"  # the caller's headers kept
+    assert sent["Authorization"] == "Bearer t"  # ours added per request
     assert "Authorization" not in http.headers  # the caller's client not changed
+    # ...and the request kept by the reply no longer holds the token
+    assert "Authorization" not in raw.http_response.request.headers
     assert not http.is_closed
     http.close()
 
@@ -125,13 +133,16 @@ def test_every_error_class_is_exported_and_drawn_in_the_tree() -> None:
         for obj in vars(errors).values()
         if isinstance(obj, type) and issubclass(obj, errors.SPPError) and obj.__name__[0] != "_"
     ]
-    assert len(classes) == 14
+    assert len(classes) == 15
     for cls in classes:
         assert getattr(spp_activities, cls.__name__) is cls
         assert cls.__name__ in (errors.__doc__ or "")
     assert issubclass(errors.InvalidInputError, ValueError)
     assert issubclass(errors.APITimeoutError, errors.APIConnectionError)
     assert issubclass(errors.RateLimitError, errors.APIStatusError)
+    for cls in (errors.APIConnectionError, errors.APIStatusError, errors.InvalidResponseError):
+        assert issubclass(cls, errors.APIError)
+    assert "APIError" in spp_activities.__all__
 
 
 def test_public_names() -> None:

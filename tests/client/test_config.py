@@ -62,7 +62,7 @@ def test_environment_is_the_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
     with SPPClient() as client:
         assert client.base_url == "https://acme.spp.co/api"
         assert client.api_version == "2025-06-01"
-        assert client._config.token == "env-token"
+        assert client._config.token.reveal() == "env-token"
 
 
 @pytest.mark.parametrize(
@@ -83,7 +83,7 @@ def test_arguments_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("SPP_API_TOKEN", "env-token")
     monkeypatch.setenv("SPP_API_VERSION", "2025-06-01")
     config = resolve_config("other.spp.co", "arg-token", api_version="2024-03-05")
-    assert (config.base_url, config.token, config.api_version) == (
+    assert (config.base_url, config.token.reveal(), config.api_version) == (
         "https://other.spp.co/api",
         "arg-token",
         "2024-03-05",
@@ -114,7 +114,6 @@ def test_defaults() -> None:
         ("http://localhost:8000", "http://localhost:8000/api"),
         ("http://[::1]:8000", "http://[::1]:8000/api"),
         ("http://[::1]", "http://[::1]/api"),
-        ("http://localhost.:8000", "http://localhost.:8000/api"),
         ("http://LOCALHOST", "http://LOCALHOST/api"),
         ("https://spp.example.com/portal", "https://spp.example.com/portal/api"),
     ],
@@ -134,6 +133,13 @@ def test_workspace_url_forms_are_normalised(workspace_url: str, api_root: str) -
         ("http://evil.com\\@127.0.0.1", "user name or password"),
         # loopback in some resolvers, but not a plain loopback address: refused to be safe
         ("http://127.1", "plain http://"),
+        # a trailing dot sends the name to DNS instead of /etc/hosts
+        ("http://localhost.:8000", "trailing dot"),
+        ("http://LOCALHOST.", "trailing dot"),
+        ("http://localhost..", "trailing dot"),
+        ("http://localhost.localdomain", "plain http://"),
+        ("http://foo.localhost", "plain http://"),
+        ("http://127.0.0.1.", "trailing dot|plain http://"),
         ("http://0x7f.0.0.1", "plain http://"),
         ("http://[::ffff:127.0.0.1]", "plain http://"),
         ("ftp://example.spp.co", "https://"),

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from client_helpers import Api
 from spp_activities import (
     Activity,
     APIStatusError,
@@ -30,7 +31,7 @@ from spp_activities import (
 # --- success and the request on the wire ------------------------------------
 
 
-def test_create_returns_the_generated_activity(api: Any) -> None:
+def test_create_returns_the_generated_activity(api: Api) -> None:
     activity = api.reply(api.created()).create(7, "Client called to discuss project requirements.")
 
     assert isinstance(activity, Activity)
@@ -43,7 +44,7 @@ def test_create_returns_the_generated_activity(api: Any) -> None:
     assert (activity.author.id, activity.author.name) == (456, "John Doe")
 
 
-def test_request_carries_path_body_and_headers(api: Any) -> None:
+def test_request_carries_path_body_and_headers(api: Api) -> None:
     api.reply(api.created()).create(42, "Called about the invoice")
 
     [request] = api.requests
@@ -58,13 +59,13 @@ def test_request_carries_path_body_and_headers(api: Any) -> None:
     assert headers["User-Agent"].startswith(f"spp-activities/{__version__} python-httpx/")
 
 
-def test_api_version_is_configurable(api: Any) -> None:
+def test_api_version_is_configurable(api: Api) -> None:
     api.client_options["api_version"] = "2025-01-01"
     api.reply(api.created()).create(1, "x")
     assert api.requests[0].headers["X-Api-Version"] == "2025-01-01"
 
 
-def test_default_timeouts_are_explicit(api: Any) -> None:
+def test_default_timeouts_are_explicit(api: Api) -> None:
     api.reply(api.created()).create(1, "x")
     assert api.requests[0].extensions["timeout"] == {
         "connect": 5.0,
@@ -74,7 +75,7 @@ def test_default_timeouts_are_explicit(api: Any) -> None:
     }
 
 
-def test_timeout_per_client_and_per_call(api: Any) -> None:
+def test_timeout_per_client_and_per_call(api: Api) -> None:
     api.client_options["timeout"] = 3
     api.reply(api.created(), api.created())
     api.create(1, "x")
@@ -90,7 +91,7 @@ def test_timeout_per_client_and_per_call(api: Any) -> None:
     }
 
 
-def test_extra_headers_add_and_remove(api: Any) -> None:
+def test_extra_headers_add_and_remove(api: Api) -> None:
     api.reply(api.created()).create(
         1, "x", extra_headers={"Prefer": "code=201", "Authorization": None}
     )
@@ -99,14 +100,14 @@ def test_extra_headers_add_and_remove(api: Any) -> None:
     assert "Authorization" not in headers
 
 
-def test_unknown_fields_and_missing_optional_author_fields_are_accepted(api: Any) -> None:
+def test_unknown_fields_and_missing_optional_author_fields_are_accepted(api: Api) -> None:
     body = {**api.ACTIVITY, "author": {"name": "Only a name"}, "client_id": 3}
     activity = api.reply(api.created(body)).create(1, "x")
     assert activity.author.name == "Only a name"
     assert activity["client_id"] == 3  # kept in additional_properties
 
 
-def test_content_is_sent_unchanged(api: Any) -> None:
+def test_content_is_sent_unchanged(api: Api) -> None:
     content = '  Zoë called ☎\nabout 𝄞 and "quotes"  '
     api.reply(api.created()).create(1, content)
     assert api.bodies == [{"content": content}]
@@ -115,7 +116,7 @@ def test_content_is_sent_unchanged(api: Any) -> None:
 # --- raw response ------------------------------------------------------------
 
 
-def test_with_raw_response_gives_headers_and_parses(api: Any) -> None:
+def test_with_raw_response_gives_headers_and_parses(api: Api) -> None:
     raw = api.reply(api.created()).create(7, "x", raw=True)
 
     assert isinstance(raw, RawResponse)
@@ -128,14 +129,14 @@ def test_with_raw_response_gives_headers_and_parses(api: Any) -> None:
     assert raw.parse() is activity
 
 
-def test_with_raw_response_defers_contract_check_to_parse(api: Any) -> None:
+def test_with_raw_response_defers_contract_check_to_parse(api: Api) -> None:
     raw = api.reply(api.created({"id": 7})).create(7, "x", raw=True)
     assert raw.status_code == 201
     with pytest.raises(InvalidResponseError, match="'content' is missing"):
         raw.parse()
 
 
-def test_with_raw_response_still_raises_status_errors(api: Any) -> None:
+def test_with_raw_response_still_raises_status_errors(api: Api) -> None:
     api.reply(api.error(404, {"message": "Client not found."}))
     with pytest.raises(NotFoundError):
         api.create(999999, "x", raw=True)
@@ -151,13 +152,21 @@ class OddInt(int):
         return "1/../../admin"
 
 
-def test_an_int_subclass_is_sent_as_its_number(api: Any) -> None:
+def test_an_int_subclass_is_sent_as_its_number(api: Api) -> None:
     api.reply(api.created()).create(OddInt(12), "x")
     assert api.requests[0].url.path == "/api/clients/12/activities"
 
 
-@pytest.mark.parametrize("client_id", [0, -1, True, False, "1", 1.0, None, [1]])
-def test_bad_client_id_is_refused_before_sending(api: Any, client_id: Any) -> None:
+@pytest.mark.parametrize(
+    "client_id",
+    # 10**5000: int -> str refuses so many digits, a bare ValueError before
+    [
+        *[0, -1, True, False, "1", 1.0, None, [1], 2**63],
+        pytest.param(10**5000, id="10**5000"),
+        pytest.param(-(10**5000), id="-10**5000"),
+    ],
+)
+def test_bad_client_id_is_refused_before_sending(api: Api, client_id: Any) -> None:
     with pytest.raises(InvalidInputError, match="client_id") as caught:
         api.create(client_id, "x")
     assert caught.value.argument == "client_id"
@@ -169,14 +178,14 @@ def test_bad_client_id_is_refused_before_sending(api: Any, client_id: Any) -> No
 @pytest.mark.parametrize(
     "content", ["", "   ", "\n\t", "\u3000\u00a0", "\ufeff", None, 5, b"bytes"]
 )
-def test_bad_content_is_refused_before_sending(api: Any, content: Any) -> None:
+def test_bad_content_is_refused_before_sending(api: Api, content: Any) -> None:
     with pytest.raises(InvalidInputError, match="content") as caught:
         api.create(1, content)
     assert caught.value.argument == "content"
     assert api.requests == []
 
 
-def test_content_that_cannot_be_encoded_is_refused_before_sending(api: Any) -> None:
+def test_content_that_cannot_be_encoded_is_refused_before_sending(api: Api) -> None:
     with pytest.raises(InvalidInputError, match="UTF-8"):
         api.create(1, "half a pair: \ud800")
     assert api.requests == []
@@ -198,12 +207,52 @@ def test_content_that_cannot_be_encoded_is_refused_before_sending(api: Any) -> N
         ("extra_headers", {"X-Bad": "a\x0bb"}),  # h11 would refuse it after the retries
         ("extra_headers", {"X Bad": "v"}),  # not an RFC 9110 token
         ("extra_headers", {"\u00dc": "v"}),  # httpx itself raised a KeyError
+        ("extra_headers", [("X-Trace", "1")]),  # not a mapping
+        ("extra_headers", "X-Trace: 1"),
+        ("attempt_deadline", 0),
+        ("attempt_deadline", float("nan")),
+        ("call_deadline", -1),
+        ("call_deadline", "10"),
+        # headers that frame the message: h11 refused them after they were on the wire
+        *[
+            ("extra_headers", {name: value})
+            for name, value in [
+                ("Content-Length", "1"),
+                ("content-length", "999"),
+                ("Host", "evil.example"),
+                ("Transfer-Encoding", "chunked"),
+                ("Connection", "close"),
+                ("Upgrade", "h2c"),
+                ("TE", "trailers"),
+                ("Trailer", "X-Sum"),
+                ("Expect", "100-continue"),
+                ("Keep-Alive", "timeout=5"),
+                ("Proxy-Connection", "keep-alive"),
+                ("Accept-Encoding", "br"),
+            ]
+        ],
     ],
 )
-def test_bad_per_call_options_are_refused_before_sending(api: Any, option: str, value: Any) -> None:
-    with pytest.raises(InvalidInputError, match=option):
+def test_bad_per_call_options_are_refused_before_sending(api: Api, option: str, value: Any) -> None:
+    with pytest.raises(InvalidInputError, match=option) as caught:
         api.create(1, "x", **{option: value})
+    assert caught.value.argument == option
     assert api.requests == []
+
+
+def test_an_unknown_per_call_option_is_a_type_error(api: Api) -> None:
+    with pytest.raises(TypeError, match="timeout_s"):
+        api.create(1, "x", timeout_s=5)
+    assert api.requests == []
+
+
+def test_per_call_deadlines_and_authorization_override(api: Api) -> None:
+    api.reply(api.created(), api.created())
+    api.create(1, "x", extra_headers={"Authorization": "Token other"})
+    api.create(1, "x", attempt_deadline=2.0, call_deadline=3.0)
+    assert api.requests[0].headers["Authorization"] == "Token other"
+    # every phase's timeout is clipped to the time left before the deadline
+    assert all(seconds <= 2.0 for seconds in api.requests[1].extensions["timeout"].values())
 
 
 # --- every status in the error tree -------------------------------------------
@@ -245,7 +294,7 @@ STATUS_TABLE = [
     ids=[f"{row[0]}-{type(row[1]).__name__}" for row in STATUS_TABLE],
 )
 def test_every_status_maps_to_a_typed_error(
-    api: Any,
+    api: Api,
     status: int,
     body: Any,
     headers: dict[str, str] | None,
@@ -275,7 +324,7 @@ def test_every_status_maps_to_a_typed_error(
     assert len(api.requests) == 1
 
 
-def test_field_errors_are_exposed_and_shown(api: Any) -> None:
+def test_field_errors_are_exposed_and_shown(api: Api) -> None:
     api.reply(api.error(400, LARAVEL_400))
     with pytest.raises(BadRequestError) as caught:
         api.create(1, "x")
@@ -287,7 +336,7 @@ def test_field_errors_are_exposed_and_shown(api: Any) -> None:
     )
 
 
-def test_not_found_message_reads_well(api: Any) -> None:
+def test_not_found_message_reads_well(api: Api) -> None:
     api.reply(api.error(404, {"message": "Client not found."}))
     with pytest.raises(NotFoundError) as caught:
         api.create(999999, "x")
@@ -297,7 +346,7 @@ def test_not_found_message_reads_well(api: Any) -> None:
     assert caught.value.errors == {}
 
 
-def test_malformed_field_errors_keep_the_message(api: Any) -> None:
+def test_malformed_field_errors_keep_the_message(api: Api) -> None:
     api.reply(api.error(400, {"message": "Bad.", "errors": {"content": "not a list"}}))
     with pytest.raises(BadRequestError) as caught:
         api.create(1, "x")
@@ -305,7 +354,7 @@ def test_malformed_field_errors_keep_the_message(api: Any) -> None:
     assert caught.value.errors == {}
 
 
-def test_html_502_says_what_came_back(api: Any) -> None:
+def test_html_502_says_what_came_back(api: Api) -> None:
     api.reply(api.error(502, HTML_502, {"Content-Type": "text/html; charset=utf-8"}))
     with pytest.raises(ServerError) as caught:
         api.create(1, "x")
@@ -313,7 +362,7 @@ def test_html_502_says_what_came_back(api: Any) -> None:
     assert "<html>" not in str(caught.value)
 
 
-def test_an_error_body_too_deeply_nested_to_read_still_gives_the_typed_error(api: Any) -> None:
+def test_an_error_body_too_deeply_nested_to_read_still_gives_the_typed_error(api: Api) -> None:
     api.reply(api.error(500, b"[" * 100_000 + b"]" * 100_000))
     with pytest.raises(ServerError) as caught:  # json raised a bare RecursionError
         api.create(1, "x")
@@ -321,20 +370,20 @@ def test_an_error_body_too_deeply_nested_to_read_still_gives_the_typed_error(api
     assert "500 Internal Server Error: the reply is not JSON" in str(caught.value)
 
 
-def test_non_standard_status_has_a_readable_headline(api: Any) -> None:
+def test_non_standard_status_has_a_readable_headline(api: Api) -> None:
     api.reply(api.error(520, ""))
     with pytest.raises(ServerError) as caught:
         api.create(1, "x")
     assert str(caught.value).startswith("520 (non-standard status): the reply has no body (")
 
 
-def test_redirect_points_at_the_workspace_url(api: Any) -> None:
+def test_redirect_points_at_the_workspace_url(api: Api) -> None:
     api.reply(api.error(301, None, {"Location": "https://new.spp.co/api/clients/1/activities"}))
     with pytest.raises(APIStatusError, match=r"redirected to https://new\.spp\.co"):
         api.create(1, "x")
 
 
-def test_missing_api_version_header_is_none(api: Any) -> None:
+def test_missing_api_version_header_is_none(api: Api) -> None:
     api.reply(httpx.Response(404, json={"message": "Client not found."}))
     with pytest.raises(NotFoundError) as caught:
         api.create(1, "x")
@@ -390,7 +439,7 @@ BROKEN_BODIES = [
 
 @pytest.mark.parametrize(("body", "problem"), BROKEN_BODIES)
 def test_201_that_breaks_the_contract_raises_invalid_response(
-    api: Any, body: bytes, problem: str
+    api: Api, body: bytes, problem: str
 ) -> None:
     api.reply(httpx.Response(201, content=body, headers={"X-Api-Version": "2024-03-05"}))
     with pytest.raises(InvalidResponseError) as caught:
@@ -411,7 +460,7 @@ def test_201_that_breaks_the_contract_raises_invalid_response(
 
 @pytest.mark.parametrize("status", [200, 202, 204])
 @pytest.mark.parametrize("empty", [False, True])
-def test_other_2xx_breaks_the_contract(api: Any, status: int, empty: bool) -> None:
+def test_other_2xx_breaks_the_contract(api: Api, status: int, empty: bool) -> None:
     api.reply(api.error(status) if empty else api.created(status=status))
     with pytest.raises(InvalidResponseError, match="promises 201 Created") as caught:
         api.create(1, "x")

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import email.utils
 import time
-from typing import Any
 
 import httpx
 import pytest
+from client_helpers import Api
 from spp_activities import (
     APIConnectionError,
     APITimeoutError,
@@ -22,7 +22,7 @@ from spp_activities import (
 )
 
 
-def test_429_with_retry_after_seconds_is_retried_then_succeeds(api: Any) -> None:
+def test_429_with_retry_after_seconds_is_retried_then_succeeds(api: Api) -> None:
     api.reply(api.error(429, {"message": "Too Many Attempts."}, {"Retry-After": "2"}))
     activity = api.reply(api.created()).create(1, "x")
     assert activity.id == 7
@@ -30,7 +30,7 @@ def test_429_with_retry_after_seconds_is_retried_then_succeeds(api: Any) -> None
     assert api.sleeps == [2.0]
 
 
-def test_429_with_retry_after_http_date_is_retried_then_succeeds(api: Any) -> None:
+def test_429_with_retry_after_http_date_is_retried_then_succeeds(api: Api) -> None:
     when = email.utils.formatdate(time.time() + 30, usegmt=True)
     api.reply(api.error(429, None, {"Retry-After": when}), api.created())
     assert api.create(1, "x").id == 7
@@ -40,7 +40,7 @@ def test_429_with_retry_after_http_date_is_retried_then_succeeds(api: Any) -> No
     assert 1.0 < slept <= 30.0
 
 
-def test_retry_after_longer_than_the_cap_is_not_waited_out(api: Any) -> None:
+def test_retry_after_longer_than_the_cap_is_not_waited_out(api: Api) -> None:
     api.reply(api.error(429, None, {"Retry-After": "3600"}))
     with pytest.raises(RateLimitError) as caught:
         api.create(1, "x")
@@ -51,7 +51,7 @@ def test_retry_after_longer_than_the_cap_is_not_waited_out(api: Any) -> None:
     assert len(api.requests) == 1
 
 
-def test_the_retry_after_cap_is_configurable(api: Any) -> None:
+def test_the_retry_after_cap_is_configurable(api: Api) -> None:
     api.client_options["retry_policy"] = RetryPolicy(retry_after_max=5.0)
     api.reply(api.error(429, None, {"Retry-After": "6"}))
     with pytest.raises(RateLimitError):
@@ -61,7 +61,7 @@ def test_the_retry_after_cap_is_configurable(api: Any) -> None:
     assert api.sleeps == [5.0]
 
 
-def test_503_is_retried_with_jittered_backoff_then_succeeds(api: Any) -> None:
+def test_503_is_retried_with_jittered_backoff_then_succeeds(api: Api) -> None:
     api.reply(api.error(503, {"message": "Down"}), api.created())
     assert api.create(1, "x").id == 7
     assert len(api.requests) == 2
@@ -69,14 +69,14 @@ def test_503_is_retried_with_jittered_backoff_then_succeeds(api: Any) -> None:
     assert 0.0 <= slept <= 0.5  # full jitter below the first ceiling
 
 
-def test_503_honours_retry_after(api: Any) -> None:
+def test_503_honours_retry_after(api: Api) -> None:
     api.reply(api.error(503, None, {"Retry-After": "1"}), api.created())
     api.create(1, "x")
     assert api.sleeps == [1.0]
 
 
 @pytest.mark.parametrize("status", [500, 502, 504, 520])
-def test_unknown_outcome_status_is_never_resent(api: Any, status: int) -> None:
+def test_unknown_outcome_status_is_never_resent(api: Api, status: int) -> None:
     api.reply(api.error(status, {"message": "Server Error"}))
     with pytest.raises(ServerError) as caught:
         api.create(1, "x", max_retries=5)
@@ -97,7 +97,7 @@ def test_unknown_outcome_status_is_never_resent(api: Any, status: int) -> None:
     ],
 )
 def test_failure_after_sending_is_never_resent(
-    api: Any, failure: Exception, error_class: type[Exception] | None
+    api: Api, failure: Exception, error_class: type[Exception] | None
 ) -> None:
     api.reply(failure)
     with pytest.raises(APIConnectionError) as caught:
@@ -121,7 +121,7 @@ def test_failure_after_sending_is_never_resent(
         (httpx.ReadError(""), "(ReadError)"),
     ],
 )
-def test_a_lost_connection_is_named_once(api: Any, failure: Exception, says: str) -> None:
+def test_a_lost_connection_is_named_once(api: Api, failure: Exception, says: str) -> None:
     api.reply(failure)
     with pytest.raises(APIConnectionError) as caught:
         api.create(1, "x")
@@ -137,7 +137,7 @@ def test_a_lost_connection_is_named_once(api: Any, failure: Exception, says: str
         httpx.PoolTimeout("timed out"),
     ],
 )
-def test_could_not_connect_is_retried(api: Any, failure: Exception) -> None:
+def test_could_not_connect_is_retried(api: Api, failure: Exception) -> None:
     api.client_options["retry_policy"] = RetryPolicy(jitter=lambda ceiling: ceiling)
     api.reply(failure, failure, api.created())
     assert api.create(1, "x").id == 7
@@ -145,7 +145,7 @@ def test_could_not_connect_is_retried(api: Any, failure: Exception) -> None:
     assert api.sleeps == [0.5, 1.0]  # exponential ceilings (jitter replaced by the ceiling)
 
 
-def test_the_retry_budget_runs_out(api: Any) -> None:
+def test_the_retry_budget_runs_out(api: Api) -> None:
     api.reply(*[api.error(503, {"message": "Down"})] * 3)
     with pytest.raises(ServerError) as caught:
         api.create(1, "x")  # default max_retries=2: three attempts
@@ -158,7 +158,7 @@ def test_the_retry_budget_runs_out(api: Any) -> None:
     assert len(api.sleeps) == 2
 
 
-def test_a_broken_reply_after_a_retry_counts_every_attempt(api: Any) -> None:
+def test_a_broken_reply_after_a_retry_counts_every_attempt(api: Api) -> None:
     api.reply(api.error(503, {"message": "Down"}), api.created({"id": 7}))
     with pytest.raises(InvalidResponseError) as caught:
         api.create(1, "x")
@@ -167,7 +167,7 @@ def test_a_broken_reply_after_a_retry_counts_every_attempt(api: Any) -> None:
     assert len(api.requests) == 2
 
 
-def test_connect_errors_exhaust_the_budget_and_say_nothing_was_created(api: Any) -> None:
+def test_connect_errors_exhaust_the_budget_and_say_nothing_was_created(api: Api) -> None:
     api.reply(*[httpx.ConnectError("[Errno 111] Connection refused")] * 2)
     with pytest.raises(APIConnectionError) as caught:
         api.create(1, "x", max_retries=1)
@@ -179,7 +179,7 @@ def test_connect_errors_exhaust_the_budget_and_say_nothing_was_created(api: Any)
     )
 
 
-def test_max_retries_zero_disables_retries(api: Any) -> None:
+def test_max_retries_zero_disables_retries(api: Api) -> None:
     api.client_options["max_retries"] = 0
     api.reply(api.error(429, None, {"Retry-After": "1"}))
     with pytest.raises(RateLimitError) as caught:
@@ -189,14 +189,14 @@ def test_max_retries_zero_disables_retries(api: Any) -> None:
     assert api.sleeps == []
 
 
-def test_max_retries_per_call_overrides_the_client(api: Any) -> None:
+def test_max_retries_per_call_overrides_the_client(api: Api) -> None:
     api.client_options["max_retries"] = 0
     api.reply(*[api.error(503, None)] * 4, api.created())
     assert api.create(1, "x", max_retries=4).id == 7
     assert len(api.requests) == 5
 
 
-def test_backoff_ceiling_is_capped(api: Any) -> None:
+def test_backoff_ceiling_is_capped(api: Api) -> None:
     api.client_options["retry_policy"] = RetryPolicy(
         backoff_initial=1.0, backoff_max=3.0, jitter=lambda ceiling: ceiling
     )
@@ -205,14 +205,14 @@ def test_backoff_ceiling_is_capped(api: Any) -> None:
     assert api.sleeps == [1.0, 2.0, 3.0, 3.0]
 
 
-def test_opting_in_resends_unknown_outcomes(api: Any) -> None:
+def test_opting_in_resends_unknown_outcomes(api: Api) -> None:
     api.client_options["retry_policy"] = RetryPolicy(retry_unknown_outcome=True)
     api.reply(api.error(502, "<html>"), httpx.ReadTimeout("timed out"), api.created())
     assert api.create(1, "x").id == 7
     assert len(api.requests) == 3
 
 
-def test_client_errors_are_never_retried_even_when_opted_in(api: Any) -> None:
+def test_client_errors_are_never_retried_even_when_opted_in(api: Api) -> None:
     api.client_options["retry_policy"] = RetryPolicy(retry_unknown_outcome=True)
     api.reply(api.error(400, {"message": "Bad."}))
     with pytest.raises(Exception, match="400 Bad Request"):
@@ -220,7 +220,7 @@ def test_client_errors_are_never_retried_even_when_opted_in(api: Any) -> None:
     assert len(api.requests) == 1
 
 
-def test_the_same_body_is_resent(api: Any) -> None:
+def test_the_same_body_is_resent(api: Api) -> None:
     api.reply(httpx.ConnectError("refused"), api.created())
     api.create(1, "Resent exactly")
     assert api.bodies == [{"content": "Resent exactly"}] * 2

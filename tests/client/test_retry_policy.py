@@ -11,6 +11,7 @@ from spp_activities import (
     APIStatusError,
     APITimeoutError,
     BadRequestError,
+    ConfigurationError,
     InvalidResponseError,
     RateLimitError,
     RetryPolicy,
@@ -99,8 +100,35 @@ def test_retry_after_is_honoured_up_to_the_cap() -> None:
 # inf: time.sleep(inf) raises OverflowError, and jitter over inf gives NaN
 @pytest.mark.parametrize("value", [-1.0, float("nan"), float("inf"), "1", True])
 def test_bad_policy_values_are_refused(field: str, value: object) -> None:
-    with pytest.raises(ValueError, match=field):
+    with pytest.raises(ConfigurationError, match=field):
         RetryPolicy(**{field: value})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", ["no", "", 0, 1, None, "False"])
+def test_retry_unknown_outcome_must_be_a_bool(value: object) -> None:
+    # "no" was taken as true: a policy that re-sends and may duplicate
+    with pytest.raises(ConfigurationError, match="retry_unknown_outcome must be True or False"):
+        RetryPolicy(retry_unknown_outcome=value)  # type: ignore[arg-type]
+
+
+def test_jitter_must_be_callable() -> None:
+    with pytest.raises(ConfigurationError, match="jitter"):
+        RetryPolicy(jitter=0.5)  # type: ignore[arg-type]
+
+
+def test_the_default_policy_spreads_its_waits_with_jitter() -> None:
+    """Clients that failed together must not come back together: the default policy
+    draws each wait at random between 0 and the ceiling (0.5 s, 1 s, 2 s ... 8 s)."""
+    policy = RetryPolicy()
+    error = NOT_CREATED[0]
+    for retries_done, ceiling in [(0, 0.5), (1, 1.0), (3, 4.0), (10, 8.0)]:
+        delays = [policy.decide(error, retries_done, 20) for _ in range(200)]
+        waits = [retry.delay for retry in delays if retry is not None]
+        assert len(waits) == 200
+        assert all(0.0 <= wait <= ceiling for wait in waits)
+        assert len(set(waits)) > 150  # spread, not one fixed wait
+        assert min(waits) < ceiling / 4
+        assert max(waits) > ceiling * 3 / 4
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,10 @@ import pytest
 from spp_activities import (
     APIConnectionError,
     AsyncSPPClient,
+    ConfigurationError,
+    InvalidInputError,
     RateLimitError,
+    RetryPolicy,
     ServerError,
     SPPClient,
 )
@@ -77,7 +80,7 @@ def test_faults_are_retried_only_when_nothing_can_exist(
     with pytest.raises(error_class) as caught:
         create(sandbox, 3, "Only once")
     error: Any = caught.value
-    assert type(error) is error_class  # e.g. a reset is not a timeout
+    assert type(caught.value) is error_class  # e.g. a reset is not a timeout
     assert getattr(error, "status_code", None) == status
     assert error.may_have_been_created is may_have_been_created
     if fault == "429":
@@ -124,3 +127,64 @@ def test_the_longest_accepted_timeout_works_on_real_sockets(sandbox: Any) -> Non
             assert activity.content == "async"
 
     asyncio.run(run())
+
+
+# --- bad input that used to escape untyped: a typed error, and the sandbox saw nothing ---
+
+BAD_CALLS: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
+    ("10**5000", (10**5000, "x"), {}),
+    ("2**63", (2**63, "x"), {}),
+    *[
+        (f"extra_headers {name}", (1, "x"), {"extra_headers": {name: value}})
+        for name, value in [
+            ("Content-Length", "1"),
+            ("Host", "evil.example"),
+            ("Transfer-Encoding", "chunked"),
+            ("Connection", "close"),
+            ("Upgrade", "websocket"),
+            ("TE", "trailers"),
+            ("Trailer", "X-Sum"),
+            ("Expect", "100-continue"),
+        ]
+    ],
+    ("extra_headers as a list", (1, "x"), {"extra_headers": [("X-Trace", "1")]}),
+    ("call_deadline=0", (1, "x"), {"call_deadline": 0}),
+]
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+@pytest.mark.parametrize(("label", "args", "options"), BAD_CALLS, ids=[c[0] for c in BAD_CALLS])
+def test_bad_input_is_a_typed_error_and_nothing_reaches_the_sandbox(
+    sandbox: Any, kind: str, label: str, args: tuple[Any, ...], options: dict[str, Any]
+) -> None:
+    def call() -> None:
+        if kind == "sync":
+            with SPPClient(sandbox.workspace_url, sandbox.token) as client:
+                client.activities.create(*args, **options)
+            return
+
+        async def main() -> None:
+            async with AsyncSPPClient(sandbox.workspace_url, sandbox.token) as client:
+                await client.activities.create(*args, **options)
+
+        asyncio.run(main())
+
+    with pytest.raises(InvalidInputError) as caught:
+        call()
+    assert caught.value.may_have_been_created is False
+    assert stats(sandbox)["requests"] == 0
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        {"retry_unknown_outcome": "no"},
+        {"backoff_initial": -1},
+        {"backoff_max": float("inf")},
+        {"retry_after_max": "60"},
+    ],
+)
+def test_a_bad_retry_policy_is_a_configuration_error(sandbox: Any, policy: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError, match="RetryPolicy"):
+        SPPClient(sandbox.workspace_url, sandbox.token, retry_policy=RetryPolicy(**policy))
+    assert stats(sandbox)["requests"] == 0

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # runs `make` (or the bench): minutes
+
 ROOT = Path(__file__).resolve().parents[2]
 COPIED = [
     "openapi.yaml",

@@ -1,0 +1,181 @@
+"""On the wire: the client never follows a redirect, never sends a loopback request
+through a proxy from the environment, and says which host did not resolve."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+import httpx
+import pytest
+from client_helpers import ACTIVITY, Api, LoopbackServer
+from spp_activities import (
+    APIConnectionError,
+    APIStatusError,
+    AsyncSPPClient,
+    SPPClient,
+)
+
+Factory = Callable[[Callable[[BaseHTTPRequestHandler], None]], LoopbackServer]
+TOKEN = "sk-test-wire-Tt7"
+
+
+def run_create(kind: str, url: str, http_client: Any = None) -> Any:
+    if kind == "sync":
+        with SPPClient(url, TOKEN, http_client=http_client) as client:
+            return client.activities.create(1, "x")
+
+    async def main() -> Any:
+        async with AsyncSPPClient(url, TOKEN, http_client=http_client) as client:
+            return await client.activities.create(1, "x")
+
+    return asyncio.run(main())
+
+
+# --- redirects --------------------------------------------------------------------
+
+
+@pytest.fixture
+def target(loopback_server: Factory) -> LoopbackServer:
+    """Where the redirects point: counts every request that reaches it."""
+
+    def created(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(201)
+        handler.send_header("Content-Type", "application/json")
+        body = b'{"id": 1}'
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    return loopback_server(created)
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+@pytest.mark.parametrize("own_http_client", [False, True])
+def test_redirects_are_never_followed(
+    loopback_server: Factory, target: LoopbackServer, kind: str, status: int, own_http_client: bool
+) -> None:
+    location = f"{target.url}/api/clients/1/activities"
+
+    def redirect(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(status)
+        handler.send_header("Location", location)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    origin = loopback_server(redirect)
+    # the caller's client even asks for redirects to be followed
+    http: Any = None
+    if own_http_client:
+        http = (httpx.Client if kind == "sync" else httpx.AsyncClient)(follow_redirects=True)
+    with pytest.raises(APIStatusError) as caught:
+        run_create(kind, origin.url, http)
+    assert caught.value.status_code == status
+    assert f"redirected to {location}; check the workspace URL" in str(caught.value)
+    assert origin.hits == 1
+    assert target.hits == 0  # the token never went to the other server
+
+
+# --- proxies from the environment -------------------------------------------------
+
+
+class FakeProxy:
+    """A TCP listener on loopback that counts the connections made to it."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.2)
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            connection.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._listener.close()
+
+
+PROXY_VARIABLES = ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"]
+
+
+@pytest.fixture
+def proxy_everything(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeProxy]:
+    proxy = FakeProxy()
+    for name in PROXY_VARIABLES:
+        monkeypatch.setenv(name, proxy.url)
+        monkeypatch.setenv(name.lower(), proxy.url)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    yield proxy
+    proxy.stop()
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_a_loopback_request_never_goes_through_a_proxy(
+    proxy_everything: FakeProxy, sandbox_factory: Any, kind: str, host: str
+) -> None:
+    sandbox = sandbox_factory(tokens=[TOKEN])
+    url = sandbox.url.replace("127.0.0.1", host)
+    activity = run_create(kind, url)
+    assert activity.content == "x"
+    assert proxy_everything.connections == 0
+    assert len(sandbox.activities()) == 1
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_the_fake_proxy_is_live_for_other_hosts(proxy_everything: FakeProxy, kind: str) -> None:
+    """The control: a non-loopback workspace does use the proxy from the environment
+    (which here hangs up), so the test above would see a leak."""
+    with pytest.raises(APIConnectionError):
+        run_create(kind, "https://workspace.invalid")
+    assert proxy_everything.connections >= 1
+
+
+# --- a name that does not resolve ------------------------------------------------
+
+RESOLVER_MESSAGES = [
+    "[Errno -2] Name or service not known",  # glibc
+    "[Errno -3] Temporary failure in name resolution",
+    "[Errno -5] No address associated with hostname",
+    "[Errno 8] nodename nor servname provided, or not known",  # macOS
+    "[Errno 11001] getaddrinfo failed",  # Windows
+]
+
+
+@pytest.mark.parametrize("message", RESOLVER_MESSAGES)
+def test_a_workspace_that_does_not_resolve_names_the_host(api: Api, message: str) -> None:
+    api.client_options["workspace_url"] = "acme-typo.spp.co"
+    api.reply(*[httpx.ConnectError(message)] * 3)
+    with pytest.raises(APIConnectionError) as caught:
+        api.create(1, "x")
+    text = str(caught.value)
+    assert "'acme-typo.spp.co' does not resolve; check the workspace URL" in text
+    assert caught.value.may_have_been_created is False
+
+
+def test_other_connect_errors_do_not_blame_the_name(api: Api) -> None:
+    api.reply(*[httpx.ConnectError("[Errno 111] Connection refused")] * 3)
+    with pytest.raises(APIConnectionError) as caught:
+        api.create(1, "x")
+    assert "does not resolve" not in str(caught.value)
+    assert ACTIVITY  # the helper module's constants stay importable
