@@ -10,6 +10,9 @@ BIN       := $(CURDIR)/$(VENV)/bin
 PY        := $(BIN)/python
 NODE_BIN  := $(CURDIR)/node_modules/.bin
 STAMP     := $(VENV)/.installed
+# Node is needed only by the spec lint (Spectral) and the Prism tests, so it has its own
+# stamp: `make demo` and `make generate` never run npm.
+NODE_STAMP := node_modules/.installed
 # The generator's ruff post-hook must be the pinned ruff from the venv.
 export PATH := $(BIN):$(NODE_BIN):$(PATH)
 
@@ -17,7 +20,8 @@ GENERATE = openapi-python-client generate --path openapi.yaml --config generator
 	--custom-template-path overlays/spp_api_templates \
 	--meta none --fail-on-warning --overwrite
 
-.PHONY: help install generate check-generated lint-spec lint typecheck check-breaking check test demo bench clean
+.PHONY: help install generate check-generated lint-spec lint typecheck check-breaking check test \
+	demo bench nox release-check clean
 
 help:
 	@echo "make demo      run the main job against an embedded sandbox"
@@ -26,12 +30,16 @@ help:
 	@echo "make generate  regenerate generated/spp_api from openapi.yaml"
 	@echo "make check     lint the spec, check generated/, ruff, mypy --strict, breaking changes"
 	@echo "make bench     run the benchmarks under bench/"
+	@echo "make nox       the test subset on Python 3.11-3.13 and on the lowest/newest dependencies"
+	@echo "make release-check  build sdist and wheel, twine check, try the wheel in a clean venv"
 
-# Idempotent: re-runs only when the dependency files change.
-install: $(STAMP)
-$(STAMP): pyproject.toml package.json package-lock.json
+# Idempotent: each part re-runs only when its dependency files change.
+install: $(STAMP) $(NODE_STAMP)
+$(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+$(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
@@ -48,14 +56,14 @@ check-generated: $(STAMP)
 	fi; \
 	echo "generated/ matches openapi.yaml"
 
-lint-spec: $(STAMP)
+lint-spec: $(STAMP) $(NODE_STAMP)
 	openapi-spec-validator openapi.yaml
 	spectral lint --fail-severity=warn --quiet openapi.yaml
 	@echo "openapi.yaml: no errors, no warnings"
 
 lint: $(STAMP)
-	ruff check overlays tests bench
-	ruff format --check overlays tests bench
+	ruff check overlays tests bench noxfile.py
+	ruff format --check overlays tests bench noxfile.py
 
 typecheck: $(STAMP)
 	mypy
@@ -72,7 +80,7 @@ check-breaking: $(STAMP)
 # trip over its consequences (an example that no longer fits, an overlay that no longer types).
 check: check-breaking lint-spec check-generated lint typecheck
 
-test: check
+test: check $(NODE_STAMP)
 	pytest
 
 # Starts the embedded sandbox on a free port with a temporary database, creates an
@@ -85,5 +93,15 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/run.py
 
+# Lean by design (a subset of the suite per session, uv's shared cache): CI runs it after
+# `make test` within its 90-minute budget.
+nox: $(STAMP)
+	$(BIN)/nox
+
+# What a user installs: build both archives, check their metadata, install the wheel alone
+# into a clean venv and run the README's bare-client snippet against a sandbox.
+release-check: $(STAMP)
+	.ci/release-check
+
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .nox dist

@@ -384,9 +384,12 @@ def is_loopback(host: str) -> bool:
     if host.lower() == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    # Python 3.13 counts IPv4-mapped IPv6 (::ffff:127.0.0.1) as loopback; 3.11 and 3.12 do
+    # not. Refused on every version: not a plain loopback address.
+    return address.is_loopback and getattr(address, "ipv4_mapped", None) is None
 
 
 def _token_problem(token: object) -> str | None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import spp_activities.cli.demo
 import spp_activities.sandbox
+from spp_activities.sandbox import SandboxOptions
 
 HEAVY = ("uvicorn", "starlette", "openapi_core", "tqdm")
 
@@ -20,23 +21,36 @@ RunCli = Callable[..., Any]  # the run_cli fixture (tests/conftest.py)
 def test_sandbox_passes_its_flags_to_serve(
     run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seen: dict[str, Any] = {}
-    monkeypatch.setattr(spp_activities.sandbox, "serve", lambda **kwargs: seen.update(kwargs))
+    seen: list[SandboxOptions] = []
+    monkeypatch.setattr(spp_activities.sandbox, "serve", seen.append)
     args = ["sandbox", "--port", "0", "--token", "a", "--token", "b", "--clients", "1-3,7"]
     args += ["--faults", "429=0.5", "--seed", "3", "--slow-seconds", "0.5", "--rate-limit", "50"]
+    args += ["--read-timeout", "2.5", "--max-connections", "7"]
     result = run_cli(args)
-    assert result.code == 0
-    assert list(seen.pop("clients")) == [1, 2, 3, 7]
-    assert seen == {
-        "host": "127.0.0.1",
-        "port": 0,
-        "db": None,
-        "tokens": ["a", "b"],
-        "faults": "429=0.5",
-        "seed": 3,
-        "rate_limit": 50.0,
-        "slow_seconds": 0.5,
-    }
+    assert result.code == 0, result.err
+    (options,) = seen
+    assert options == SandboxOptions(
+        host="127.0.0.1",
+        port=0,
+        db=None,
+        tokens=("a", "b"),
+        clients=[1, 2, 3, 7],
+        faults={"429": 0.5},
+        seed=3,
+        rate_limit=50.0,
+        slow_seconds=0.5,
+        read_timeout=2.5,
+        max_connections=7,
+    )
+
+
+def test_sandbox_flags_left_out_take_the_options_defaults(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[SandboxOptions] = []
+    monkeypatch.setattr(spp_activities.sandbox, "serve", seen.append)
+    assert run_cli(["sandbox"]).code == 0
+    assert seen == [SandboxOptions(port=8000)]
 
 
 @pytest.mark.parametrize(
@@ -49,6 +63,12 @@ def test_sandbox_passes_its_flags_to_serve(
         (["--faults", "429=2"], "rates are probabilities"),
         (["--faults", "teapot=0.1"], "unknown fault kind 'teapot'"),
         (["--rate-limit", "0"], "it must be greater than 0"),
+        (["--read-timeout", "0"], "expected a number of seconds > 0"),
+        (["--max-connections", "0"], "must be a whole number >= 1"),
+        (["--host", "0.0.0.0"], "pass --allow-remote"),
+        (["--host", "::"], "pass --allow-remote"),
+        (["--host", "0.0.0.0", "--allow-remote"], "a token of your own"),
+        (["--host", "0.0.0.0", "--allow-remote", "--token", "sandbox-token"], "token of your own"),
     ],
 )
 def test_sandbox_rejects_bad_flags_with_2(run_cli: RunCli, args: list[str], says: str) -> None:

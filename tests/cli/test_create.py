@@ -42,12 +42,12 @@ def test_create_prints_a_readable_line(sandbox: Sandbox, run_cli: RunCli) -> Non
 
 
 def test_create_json_and_content_from_stdin(sandbox: Sandbox, run_cli: RunCli) -> None:
-    content = 'Line one, "quoted"\nline two 🎉\n'
+    content = 'Line one, "quoted"\nline two 🎉'
     result = run_cli(
         ["create", "--client-id", 1, "--content", "-", "--json"],
         workspace=sandbox.workspace_url,
         token=sandbox.token,
-        stdin=content.encode(),
+        stdin=(content + "\n").encode(),
     )
     assert result.code == 0, result.err
     printed = json.loads(result.out)
@@ -97,11 +97,11 @@ def test_there_is_no_token_flag(run_cli: RunCli) -> None:
         (["create", "--client-id", "abc", "--content", "x"], "client ID"),
         (["create", "--client-id", "1_0", "--content", "x"], "client ID"),  # int() says 10
         (["create", "--client-id", "\u0661", "--content", "x"], "client ID"),  # Arabic-Indic 1
-        (["create", "--client-id", "1", "--content", "   "], "content is empty"),
+        (["create", "--client-id", "1", "--content", "   "], "--content is blank"),
         # Blank by the contract's rule too (JavaScript's whitespace), not only str.strip()'s.
-        (["create", "--client-id", "1", "--content", "\ufeff \u3000"], "content is empty"),
+        (["create", "--client-id", "1", "--content", "\ufeff \u3000"], "--content is blank"),
         (["create", "--content", "x"], "--client-id"),
-        (["frobnicate"], "invalid choice"),
+        (["frobnicate"], "unknown command (choose from create, import, sandbox, demo)"),
         ([], "required"),
     ],
 )
@@ -126,7 +126,7 @@ def test_missing_configuration_exits_2(run_cli: RunCli, tmp_path: Path) -> None:
         workspace="127.0.0.1:9",
     )
     assert missing.code == 2
-    assert "token file" in missing.err
+    assert "--token-file: cannot read the file" in missing.err
     plain_http = run_cli(
         ["create", "--client-id", 1, "--content", "x"], workspace="http://example.com", token="t"
     )

@@ -11,6 +11,8 @@ that `--help` and a `create` with bad input start as fast as `import httpx`.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Sequence
 
 from spp_activities.cli import create, demo, import_, sandbox
@@ -24,7 +26,8 @@ _EPILOG = (
     "3 authentication (401/403); 4 client not found (404); 5 rejected by the API (400/422); "
     "6 temporary failure after retries, nothing created; 7 outcome unknown, the activity "
     "may exist; 8 (import) some rows failed or are unknown, see the report; 130 interrupted "
-    "(Ctrl-C), run the same command again to continue"
+    "(Ctrl-C), run the same command again to continue; 141 the output was closed early "
+    "(e.g. by `head`)"
 )
 
 
@@ -52,6 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print_error(str(exc))
         return ExitCode.USAGE
+    except BrokenPipeError:
+        # The reader went away (`spp-activities demo | head -1`): stop quietly, as Unix tools
+        # do, and keep Python from complaining again when it flushes stdout at exit.
+        _discard_stdout()
+        return ExitCode.BROKEN_PIPE
     except KeyboardInterrupt:
         print_error("interrupted")
         return ExitCode.INTERRUPTED
@@ -63,3 +71,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return exit_code_for(exc)
         print_error(f"unexpected {type(exc).__name__}: {exc}")
         return ExitCode.UNEXPECTED
+
+
+def _discard_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is not a file (e.g. captured in tests)
+        pass

@@ -9,9 +9,12 @@ that `--help` and a `create` with bad input start as fast as `import httpx`.
 from __future__ import annotations
 
 import argparse
+import math
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from spp_activities.cli.exit_codes import UsageError
@@ -25,11 +28,57 @@ PROG = "spp-activities"
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse that raises instead of exiting, so `main` returns the code."""
+    """argparse that raises instead of exiting, so `main` returns the code, and that never
+    echoes a value it did not understand: a mistyped flag is often followed by the token.
+
+    - No prefix matching (``allow_abbrev=False``, also for every subcommand's parser, which
+      `add_parser` builds with this class): ``--tok X`` is not ``--token-file X``, ``--api X``
+      is not ``--api-version X``, and ``--ret`` is not ``--retry-unknown``.
+    - An unknown flag is named without its value (``--token=X`` is reported as ``--token``),
+      and stray values are counted, not shown.
+    - A bad choice (a subcommand, ``--format``) is reported with the choices, not the value.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            self.error(unrecognized(extras))
+        return parsed
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        if action.choices is not None and value not in action.choices:
+            choices = ", ".join(map(str, action.choices))
+            what = (
+                "unknown command"
+                if isinstance(action, argparse._SubParsersAction)
+                else ("invalid choice")
+            )
+            raise argparse.ArgumentError(action, f"{what} (choose from {choices})")
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         raise UsageError(message)
+
+
+def unrecognized(extras: Sequence[str]) -> str:
+    """The message for arguments nobody took: flags by name only, values only counted."""
+    flags = [arg.split("=", 1)[0] for arg in extras if arg.startswith("-") and arg != "-"]
+    values = len(extras) - len(flags)
+    parts = []
+    if flags:
+        parts.append(f"unrecognized argument{'s' if len(flags) > 1 else ''} {' '.join(flags)}")
+    if values:
+        parts.append(
+            f"{values} unexpected value{'s' if values > 1 else ''} (not shown, in case "
+            f"{'they hold' if values > 1 else 'it holds'} a secret)"
+        )
+    return "; ".join(parts)
 
 
 def whole_number(what: str, maximum: int | None = None) -> Callable[[str], int]:
@@ -101,23 +150,32 @@ def print_error(message: str) -> None:
 
 
 def read_token_file(path: Path) -> str:
-    """Read a token from a file: the first line, stripped. Raises UsageError."""
+    """Read a token from a file: the first line, stripped. Raises UsageError.
+
+    The path is not shown in errors: a token pasted where the path belongs would be echoed.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise UsageError(f"cannot read token file {str(path)!r}: {exc.strerror}") from None
+        raise UsageError(
+            f"--token-file: cannot read the file ({exc.strerror}); pass the path of a file "
+            "that holds the token (the path is not shown, in case it is the token itself)"
+        ) from None
     except UnicodeDecodeError:
-        raise UsageError(f"token file {str(path)!r} is not UTF-8 text") from None
+        raise UsageError("--token-file: the file is not UTF-8 text") from None
     token = text.strip().splitlines()[0].strip() if text.strip() else ""
     if not token:
-        raise UsageError(f"token file {str(path)!r} is empty")
+        raise UsageError("--token-file: the file is blank")
     return token
 
 
 def client_options(args: argparse.Namespace) -> dict[str, Any]:
     """Keyword arguments for SPPClient/AsyncSPPClient from the connection flags.
 
-    Unset values are left out, so the client falls back to the environment.
+    Unset values are left out, so the client falls back to the environment. The result is
+    checked here, so that a missing or bad setting is reported with the command line's own
+    flags and variables (``--token-file`` or ``$SPP_API_TOKEN``), not the client's keyword
+    arguments. Raises UsageError.
     """
     options: dict[str, Any] = {}
     if args.workspace_url:
@@ -128,13 +186,82 @@ def client_options(args: argparse.Namespace) -> dict[str, Any]:
         options["token"] = read_token_file(args.token_file)
     if args.api_version:
         options["api_version"] = args.api_version
+    if getattr(args, "timeout", None) is not None:
+        options["timeout"] = args.timeout
+
+    from spp_activities.config import resolve_config
+    from spp_activities.errors import ConfigurationError
+
+    try:
+        resolve_config(**options)
+    except ConfigurationError as exc:
+        raise UsageError(in_cli_terms(str(exc))) from None
     return options
+
+
+#: The client's keyword arguments, as the command line spells them.
+_CLI_SPELLING = {
+    "token=": "--token-file PATH",
+    "workspace_url=": "--workspace-url URL",
+    "workspace_url": "--workspace-url",
+    "base_url=": "--base-url URL",
+    "base_url": "--base-url",
+    "api_version=": "--api-version VERSION",
+    "api_version": "--api-version",
+    "timeout=": "--timeout SECONDS",
+    "timeout": "--timeout",
+}
+_PYTHON_SPELLING = re.compile(
+    r"\b(?:token=|(?:workspace_url|base_url|api_version|timeout)\b=?)(?![\w-])"
+)
+
+
+def in_cli_terms(message: str) -> str:
+    """A client error's message with its keyword arguments replaced by the CLI's flags,
+    e.g. "pass token= or set SPP_API_TOKEN" -> "pass --token-file PATH or set SPP_API_TOKEN"."""
+    return _PYTHON_SPELLING.sub(lambda match: _CLI_SPELLING[match.group(0)], message)
+
+
+def positive_seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds greater than 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
+    return value
+
+
+#: The packages only the sandbox needs: the `sandbox` extra (see pyproject.toml).
+SANDBOX_PACKAGES = frozenset({"starlette", "uvicorn", "openapi_core", "h11", "jsonschema"})
+SANDBOX_EXTRA_HINT = "pip install 'spp-activities[sandbox]'"
+
+
+def import_sandbox() -> ModuleType:
+    """The sandbox package, or UsageError (exit 2) naming the extra when it is not installed."""
+    try:
+        # The package resolves its names lazily: load the server to know it can run.
+        import spp_activities.sandbox as sandbox
+        import spp_activities.sandbox.server  # noqa: F401
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in SANDBOX_PACKAGES:
+            raise
+        raise UsageError(
+            f"the sandbox needs packages that are not installed ({exc.name}): {SANDBOX_EXTRA_HINT}"
+        ) from None
+    return sandbox
 
 
 def describe_error(exc: SPPError) -> str:
     """One line for stderr. The error's text already says whether the activity may exist,
-    and carries the server's message and X-Api-Version when there are."""
+    and carries the server's message and X-Api-Version when there are. A configuration
+    error names the CLI's flags, not the client's keyword arguments."""
+    from spp_activities.errors import ConfigurationError
+
     text = str(exc) or type(exc).__name__
+    if isinstance(exc, ConfigurationError):
+        text = in_cli_terms(text)
     return " ".join(text.split())
 
 

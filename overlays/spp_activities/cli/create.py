@@ -12,6 +12,7 @@ from spp_activities.cli.common import (
     add_connection_flags,
     client_options,
     describe_error,
+    positive_seconds,
     print_error,
     whole_number,
 )
@@ -37,19 +38,28 @@ def add_parser(sub: Any) -> None:
         metavar="TEXT",
         help="the activity's text; '-' reads it from standard input",
     )
+    create.add_argument(
+        "--timeout",
+        type=positive_seconds,
+        metavar="SECONDS",
+        help="how long to wait for the API, per request (default: connect 5 s, read 30 s)",
+    )
     create.add_argument("--json", action="store_true", help="print the activity as JSON")
     add_connection_flags(create)
     create.set_defaults(handler=run)
 
 
 def _read_content(value: str) -> str:
+    """The --content text; '-' reads standard input, without the one final line break that
+    `echo` and `git log --format=%B` add (other white space is the user's text)."""
     if value != "-":
         return value
     data = sys.stdin.buffer.read()
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UsageError(f"standard input is not UTF-8 text (byte {exc.start + 1})") from None
+    return text.removesuffix("\n").removesuffix("\r") if text.endswith("\n") else text
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from spp_activities.validation import is_blank
 
     if is_blank(content):
-        raise UsageError("content is empty: an activity needs at least one non-blank character")
+        raise UsageError("--content is blank: an activity needs at least one non-blank character")
     options = client_options(args)
 
     # Only now pull in the client (httpx and the generated layer).

@@ -7,13 +7,14 @@ and shuts everything down.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
-from spp_activities.cli.common import activity_json
+from spp_activities.cli.common import activity_json, import_sandbox
 
 DEMO_CLIENT_ID = 1
 UNKNOWN_CLIENT_ID = 999999
@@ -27,7 +28,12 @@ def add_parser(sub: Any) -> None:
         description="Start an embedded sandbox on a free port, create an activity through "
         "SPPClient and show one handled error.",
     )
-    demo.set_defaults(handler=lambda args: run())
+    demo.set_defaults(handler=_command)
+
+
+def _command(args: argparse.Namespace) -> int:
+    import_sandbox()  # a one-line hint, exit 2, when the sandbox extra is missing
+    return run()
 
 
 def run(out: TextIO | None = None) -> int:

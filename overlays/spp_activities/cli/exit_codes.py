@@ -21,6 +21,7 @@ class ExitCode(IntEnum):
     UNKNOWN = 7  # the activity may exist
     IMPORT_INCOMPLETE = 8  # some rows failed or are unknown: see the report
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
+    BROKEN_PIPE = 141  # the reader of stdout went away (128 + SIGPIPE, as shells report it)
 
 
 class UsageError(Exception):

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 from typing import Any
 
-from spp_activities.cli.common import non_negative_float, port
+from spp_activities.cli.common import (
+    import_sandbox,
+    non_negative_float,
+    port,
+    positive_seconds,
+    whole_number,
+)
 from spp_activities.cli.exit_codes import ExitCode, UsageError
 
 
@@ -18,7 +25,15 @@ def add_parser(sub: Any) -> None:
         "It prints its workspace URL and token, and stops on Ctrl-C.",
     )
     sandbox.add_argument(
-        "--host", default="127.0.0.1", help="loopback address (default: 127.0.0.1)"
+        "--host",
+        help="address to listen on (default: 127.0.0.1); one that is not loopback needs "
+        "--allow-remote",
+    )
+    sandbox.add_argument(
+        "--allow-remote",
+        action="store_true",
+        default=None,
+        help="listen on a --host other machines can reach; needs a --token of your own",
     )
     sandbox.add_argument(
         "--port", type=port, default=8000, help="port, 0 picks a free one (default: 8000)"
@@ -58,28 +73,35 @@ def add_parser(sub: Any) -> None:
         metavar="RPS",
         help="answer 429 above this many requests per second",
     )
+    sandbox.add_argument(
+        "--read-timeout",
+        type=positive_seconds,
+        metavar="S",
+        help="seconds a connection has to send a whole request (default: 10)",
+    )
+    sandbox.add_argument(
+        "--max-connections",
+        type=whole_number("--max-connections"),
+        metavar="N",
+        help="open connections at most; more are closed at once (default: 512)",
+    )
     sandbox.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    # The sandbox checks its own options (clients, faults, rate limit), so the
-    # flags and Sandbox(...) report bad values with the same messages.
-    from spp_activities.sandbox import SandboxOptionError, parse_clients, serve
-
-    kwargs: dict[str, Any] = {
-        "host": args.host,
-        "port": args.port,
-        "db": args.db,
-        "tokens": args.tokens,
-        "faults": args.faults,
-        "seed": args.seed,
-        "rate_limit": args.rate_limit,
+    sandbox = import_sandbox()
+    # Every flag is named after its SandboxOptions field; a flag left out takes the field's
+    # default, and the sandbox checks the values, so the flags and Sandbox(...) report bad
+    # values with the same messages.
+    given = {
+        option.name: getattr(args, option.name)
+        for option in dataclasses.fields(sandbox.SandboxOptions)
+        if getattr(args, option.name, None) is not None
     }
-    if args.slow_seconds is not None:
-        kwargs["slow_seconds"] = args.slow_seconds
     try:
-        kwargs["clients"] = None if args.clients is None else parse_clients(args.clients)
-        serve(**kwargs)
-    except SandboxOptionError as exc:
+        if args.clients is not None:
+            given["clients"] = sandbox.parse_clients(args.clients)
+        sandbox.serve(sandbox.SandboxOptions(**given))
+    except sandbox.SandboxOptionError as exc:
         raise UsageError(str(exc)) from None
     return ExitCode.OK

@@ -20,18 +20,16 @@ if TYPE_CHECKING:
     from spp_activities.sandbox.app import MAX_BODY_BYTES
     from spp_activities.sandbox.faults import FaultPlan
     from spp_activities.sandbox.options import (
+        DEFAULT_SLOW_SECONDS,
+        DEFAULT_TOKEN,
         FAULT_KINDS,
         ClientIds,
         SandboxOptionError,
+        SandboxOptions,
         parse_clients,
         parse_faults,
     )
-    from spp_activities.sandbox.server import (
-        DEFAULT_SLOW_SECONDS,
-        DEFAULT_TOKEN,
-        Sandbox,
-        serve,
-    )
+    from spp_activities.sandbox.server import Sandbox, serve
 
 #: Where each public name lives.
 _SOURCES: dict[str, str] = {
@@ -40,10 +38,11 @@ _SOURCES: dict[str, str] = {
     "FAULT_KINDS": "spp_activities.sandbox.options",
     "ClientIds": "spp_activities.sandbox.options",
     "SandboxOptionError": "spp_activities.sandbox.options",
+    "SandboxOptions": "spp_activities.sandbox.options",
     "parse_clients": "spp_activities.sandbox.options",
     "parse_faults": "spp_activities.sandbox.options",
-    "DEFAULT_SLOW_SECONDS": "spp_activities.sandbox.server",
-    "DEFAULT_TOKEN": "spp_activities.sandbox.server",
+    "DEFAULT_SLOW_SECONDS": "spp_activities.sandbox.options",
+    "DEFAULT_TOKEN": "spp_activities.sandbox.options",
     "Sandbox": "spp_activities.sandbox.server",
     "serve": "spp_activities.sandbox.server",
 }
@@ -57,6 +56,7 @@ __all__ = [
     "FaultPlan",
     "Sandbox",
     "SandboxOptionError",
+    "SandboxOptions",
     "parse_clients",
     "parse_faults",
     "serve",

@@ -1,4 +1,5 @@
-"""Parsing and checking the sandbox's options: which client IDs exist, which faults to inject.
+"""The sandbox's options (`SandboxOptions`), and parsing and checking them: which client IDs
+exist, which faults to inject.
 
 These parsers back the `spp-activities sandbox` flags (`--clients`, `--faults`) and the
 `Sandbox(...)` keyword arguments, so both report bad input with the same clear messages.
@@ -9,6 +10,11 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+from spp_activities.config import is_loopback
 
 #: Every fault the sandbox can inject, in the order they are drawn.
 FAULT_KINDS: tuple[str, ...] = ("429", "503", "500", "reset", "reset-after", "slow")
@@ -63,6 +69,12 @@ class ClientIds:
     def __iter__(self) -> Iterator[int]:
         for first, last in self._ranges:
             yield from range(first, last + 1)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ClientIds) and self._ranges == other._ranges
+
+    def __hash__(self) -> int:
+        return hash(self._ranges)
 
     def __len__(self) -> int:
         return sum(last - first + 1 for first, last in self._ranges)
@@ -191,3 +203,110 @@ def check_slow_seconds(slow_seconds: float) -> float:
     if not math.isfinite(slow_seconds) or slow_seconds < 0:
         raise SandboxOptionError(f"slow seconds: {slow_seconds}; it must be 0 or more")
     return float(slow_seconds)
+
+
+DEFAULT_TOKEN = "sandbox-token"  # noqa: S105 - the documented sandbox token, not a secret
+DEFAULT_SLOW_SECONDS = 3.0
+DEFAULT_CLIENTS = range(1, 101)
+#: Seconds a connection has to send a whole request, from when it opens or from the previous
+#: reply: a client that trickles its headers cannot hold a connection for longer.
+DEFAULT_READ_TIMEOUT = 10.0
+#: Open connections at most; beyond it a new connection is closed at once. Below the usual
+#: limit of 1024 open files, so slow clients cannot exhaust the process.
+DEFAULT_MAX_CONNECTIONS = 512
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SandboxOptions:
+    """Everything a sandbox can be told, checked once: `Sandbox(...)`, `serve(...)` and the
+    `spp-activities sandbox` flags all build one of these.
+
+    Inputs are normalised: `db` may be a str, `tokens` any sequence of str (None: the default
+    token), `clients` any iterable of IDs or a `range` (None: 1-100), `faults` a mapping or
+    the `--faults` text. A host that is not loopback needs `allow_remote=True` and tokens of
+    your own: the default token is printed in the README.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    db: Path | None = None
+    tokens: tuple[str, ...] = (DEFAULT_TOKEN,)
+    clients: ClientIds = field(default_factory=lambda: ClientIds.of(DEFAULT_CLIENTS))
+    faults: Mapping[str, float] = field(default_factory=dict)
+    seed: int | None = None
+    slow_seconds: float = DEFAULT_SLOW_SECONDS
+    rate_limit: float | None = None
+    allow_remote: bool = False
+    read_timeout: float = DEFAULT_READ_TIMEOUT
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+
+    def __post_init__(self) -> None:
+        fix = partial(object.__setattr__, self)
+        fix("db", None if self.db is None else Path(self.db))
+        fix("tokens", _check_tokens(self.tokens))
+        fix("clients", ClientIds.of(DEFAULT_CLIENTS if self.clients is None else self.clients))
+        fix("faults", faults_from(self.faults))
+        fix("slow_seconds", check_slow_seconds(self.slow_seconds))
+        fix("rate_limit", check_rate_limit(self.rate_limit))
+        fix("read_timeout", _check_positive(self.read_timeout, "read timeout", "seconds"))
+        if isinstance(self.port, bool) or not isinstance(self.port, int):
+            raise SandboxOptionError(f"port: {self.port!r} is not a TCP port (0-65535)")
+        if not 0 <= self.port <= 65535:
+            raise SandboxOptionError(f"port: {self.port} is not a TCP port (0-65535)")
+        if (
+            isinstance(self.max_connections, bool)
+            or not isinstance(self.max_connections, int)
+            or self.max_connections < 1
+        ):
+            raise SandboxOptionError(
+                f"max connections: {self.max_connections!r}; it must be a whole number >= 1"
+            )
+        self._check_reach()
+
+    def _check_reach(self) -> None:
+        if not isinstance(self.host, str) or not self.host:
+            raise SandboxOptionError("host: pass an address to listen on, e.g. 127.0.0.1")
+        if is_loopback(self.host):
+            return
+        if not self.allow_remote:
+            raise SandboxOptionError(
+                f"host {self.host} is not a loopback address, and the sandbox's default token "
+                "is public: to accept connections from other machines pass --allow-remote "
+                "(allow_remote=True) and a token of your own (--token / tokens=)"
+            )
+        if DEFAULT_TOKEN in self.tokens:
+            raise SandboxOptionError(
+                f"host {self.host} with --allow-remote needs a token of your own (--token / "
+                f"tokens=), not the public {DEFAULT_TOKEN!r}"
+            )
+
+    @property
+    def custom_tokens(self) -> bool:
+        return self.tokens != (DEFAULT_TOKEN,)
+
+
+def _check_tokens(tokens: object) -> tuple[str, ...]:
+    if tokens is None:
+        return (DEFAULT_TOKEN,)
+    if isinstance(tokens, str) or not isinstance(tokens, Iterable):
+        raise SandboxOptionError("tokens: pass a list of tokens, not a single string")
+    checked = tuple(tokens)
+    if not checked:
+        return (DEFAULT_TOKEN,)
+    for token in checked:
+        if (
+            not isinstance(token, str)
+            or not token
+            or token != token.strip()
+            or any(ch.isspace() for ch in token)
+        ):
+            raise SandboxOptionError("tokens: a token must be non-empty, without whitespace")
+    return checked
+
+
+def _check_positive(value: object, what: str, unit: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SandboxOptionError(f"{what}: must be a number of {unit}")
+    if not math.isfinite(value) or value <= 0:
+        raise SandboxOptionError(f"{what}: {value}; it must be greater than 0")
+    return float(value)

@@ -2,49 +2,63 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import dataclasses
+import math
 import signal
 import socket
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, Self, TextIO
 
+import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from spp_activities.sandbox.app import TRANSPORT_EXTENSION, SandboxState, build_app
 from spp_activities.sandbox.contract import ContractValidator
 from spp_activities.sandbox.faults import FaultPlan
-from spp_activities.sandbox.options import (
-    ClientIds,
-    SandboxOptionError,
-    check_rate_limit,
-    check_slow_seconds,
-    faults_from,
-)
+from spp_activities.sandbox.options import ClientIds, SandboxOptionError, SandboxOptions
 from spp_activities.sandbox.ratelimit import RateLimiter
 from spp_activities.sandbox.store import ActivityStore
 
-DEFAULT_TOKEN = "sandbox-token"  # noqa: S105 - the documented sandbox token, not a secret
-DEFAULT_CLIENTS = range(1, 101)
-DEFAULT_SLOW_SECONDS = 3.0
+#: `serve`'s port when none is given (`Sandbox` picks a free one).
+SERVE_PORT = 8000
 _START_TIMEOUT = 15.0
 _STOP_TIMEOUT = 15.0
 
 
-class _DroppableH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol, showing the connection's transport to the app in the scope.
+class _SandboxH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol, with the transport shown to the app and slow clients bounded.
 
-    ASGI has no way to close a connection without replying; the `reset` faults need one, so
-    the app finds the transport under `scope["extensions"][TRANSPORT_EXTENSION]`.
+    - ASGI has no way to close a connection without replying; the `reset` faults need one,
+      so the app finds the transport under `scope["extensions"][TRANSPORT_EXTENSION]`.
+    - uvicorn bounds neither how long a client may take to send its request (its keep-alive
+      timeout stops as soon as one byte arrives) nor how many connections stay open. Here a
+      connection has `read_timeout` seconds to send a whole request, from when it opens or
+      from the previous reply, and beyond `max_connections` open connections a new one is
+      closed at once.
+
+    `for_options` makes the subclass that carries one sandbox's limits (uvicorn builds the
+    protocol itself, from the class).
     """
+
+    read_timeout: float
+    max_connections: int
+
+    @classmethod
+    def for_options(cls, options: SandboxOptions) -> type[_SandboxH11Protocol]:
+        limits = {"read_timeout": options.read_timeout, "max_connections": options.max_connections}
+        return type("SandboxH11Protocol", (cls,), limits)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._read_deadline: asyncio.TimerHandle | None = None
         app = self.app
 
         async def app_with_transport(scope: Any, receive: Any, send: Any) -> None:
@@ -56,6 +70,45 @@ class _DroppableH11Protocol(H11Protocol):
 
         self.app = app_with_transport
 
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > self.max_connections:
+            transport.close()  # connection_lost forgets it
+            return
+        self._await_request()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.conn.their_state not in _READING:
+            self._cancel_read_deadline()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing() and self.conn.their_state in _READING:
+            self._await_request()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_read_deadline()
+        super().connection_lost(exc)
+
+    def _await_request(self) -> None:
+        self._cancel_read_deadline()
+        self._read_deadline = self.loop.call_later(self.read_timeout, self._read_timed_out)
+
+    def _cancel_read_deadline(self) -> None:
+        if self._read_deadline is not None:
+            self._read_deadline.cancel()
+            self._read_deadline = None
+
+    def _read_timed_out(self) -> None:
+        self._read_deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+#: h11 states in which the client is still sending its request.
+_READING = (h11.IDLE, h11.SEND_BODY)
+
 
 class Sandbox:
     """A local stand-in for SPP's create-activity API, following openapi.yaml.
@@ -63,46 +116,54 @@ class Sandbox:
     >>> with Sandbox() as sandbox:          # doctest: +SKIP
     ...     print(sandbox.workspace_url, sandbox.token)
 
-    `db=None` keeps activities in memory; a path keeps them across restarts. `clients` are the
-    client IDs that exist (default 1-100). `faults` maps fault kinds ("429", "503", "500",
-    "reset", "reset-after", "slow") to probabilities, or is the `--faults` text; `seed` makes
-    their sequence reproducible. `rate_limit` allows that many requests per second per token.
+    Takes a `SandboxOptions`, or its fields as keyword arguments (or both: the keywords
+    override). `db=None` keeps activities in memory; a path keeps them across restarts.
+    `clients` are the client IDs that exist (default 1-100). `faults` maps fault kinds ("429",
+    "503", "500", "reset", "reset-after", "slow") to probabilities, or is the `--faults` text;
+    `seed` makes their sequence reproducible. `rate_limit` allows that many requests per
+    second per token. `port=0` picks a free port; `port` then holds the one chosen.
     """
 
-    def __init__(
-        self,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        db: str | Path | None = None,
-        tokens: Sequence[str] | None = None,
-        clients: Iterable[int] | None = None,
-        faults: Mapping[str, float] | str | None = None,
-        seed: int | None = None,
-        slow_seconds: float = DEFAULT_SLOW_SECONDS,
-        rate_limit: float | None = None,
-    ) -> None:
-        if isinstance(tokens, str):
-            raise SandboxOptionError("tokens: pass a list of tokens, not a single string")
-        token_list = list(tokens) if tokens else [DEFAULT_TOKEN]
-        for token in token_list:
-            if not token or token != token.strip() or any(ch.isspace() for ch in token):
-                raise SandboxOptionError("tokens: a token must be non-empty, without whitespace")
-        if not 0 <= port <= 65535:
-            raise SandboxOptionError(f"port: {port} is not a TCP port (0-65535)")
-        self.host = host
-        self.port = port
-        self.db = None if db is None else Path(db)
-        self.tokens = tuple(token_list)
-        self.clients = ClientIds.of(DEFAULT_CLIENTS if clients is None else clients)
-        self.faults = faults_from(faults)
-        self.seed = seed
-        self.slow_seconds = check_slow_seconds(slow_seconds)
-        self.rate_limit = check_rate_limit(rate_limit)
+    def __init__(self, options: SandboxOptions | None = None, /, **kwargs: Any) -> None:
+        self.options = options_from(options, kwargs)
+        self.port = self.options.port
         self._state: SandboxState | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
+
+    # The options, read as attributes of the sandbox, as before SandboxOptions existed.
+    @property
+    def host(self) -> str:
+        return self.options.host
+
+    @property
+    def db(self) -> Path | None:
+        return self.options.db
+
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        return self.options.tokens
+
+    @property
+    def clients(self) -> ClientIds:
+        return self.options.clients
+
+    @property
+    def faults(self) -> Mapping[str, float]:
+        return self.options.faults
+
+    @property
+    def seed(self) -> int | None:
+        return self.options.seed
+
+    @property
+    def slow_seconds(self) -> float:
+        return self.options.slow_seconds
+
+    @property
+    def rate_limit(self) -> float | None:
+        return self.options.rate_limit
 
     def __repr__(self) -> str:  # never shows the tokens
         where = self.url if self.running else "not running"
@@ -128,7 +189,7 @@ class Sandbox:
             self.port = self._socket.getsockname()[1]
             config = uvicorn.Config(
                 build_app(self._state),
-                http=_DroppableH11Protocol,
+                http=_SandboxH11Protocol.for_options(self.options),
                 ws="none",
                 lifespan="off",
                 loop="asyncio",
@@ -136,6 +197,7 @@ class Sandbox:
                 log_level="error",
                 access_log=False,
                 timeout_graceful_shutdown=2,
+                timeout_keep_alive=math.ceil(self.options.read_timeout),
                 backlog=2048,
             )
             self._server = uvicorn.Server(config)
@@ -251,7 +313,8 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _banner(sandbox: Sandbox, custom_tokens: bool) -> str:
+def _banner(sandbox: Sandbox) -> str:
+    custom_tokens = sandbox.options.custom_tokens
     token_line = (
         f"  API token:     {sandbox.token}"
         if not custom_tokens
@@ -291,35 +354,34 @@ def _banner(sandbox: Sandbox, custom_tokens: bool) -> str:
     return "\n".join(lines)
 
 
+def options_from(options: SandboxOptions | None, overrides: Mapping[str, Any]) -> SandboxOptions:
+    """`options` with `overrides` applied (`SandboxOptions()` when `options` is None)."""
+    if options is not None and not isinstance(options, SandboxOptions):
+        raise SandboxOptionError(
+            f"options: pass a SandboxOptions, or keyword arguments (got {type(options).__name__})"
+        )
+    try:
+        if options is None:
+            return SandboxOptions(**overrides)
+        return dataclasses.replace(options, **overrides)
+    except TypeError as exc:  # an unknown keyword: name it as the option it is not
+        raise SandboxOptionError(f"unknown sandbox option: {exc}") from None
+
+
 def serve(
-    *,
-    host: str = "127.0.0.1",
-    port: int = 8000,
-    db: str | Path | None = None,
-    tokens: Sequence[str] | None = None,
-    clients: Iterable[int] | None = None,
-    faults: Mapping[str, float] | str | None = None,
-    seed: int | None = None,
-    slow_seconds: float = DEFAULT_SLOW_SECONDS,
-    rate_limit: float | None = None,
-    out: TextIO | None = None,
+    options: SandboxOptions | None = None, /, *, out: TextIO | None = None, **kwargs: Any
 ) -> None:
-    """Run the sandbox in the foreground until Ctrl-C or SIGTERM (the `sandbox` command)."""
+    """Run the sandbox in the foreground until Ctrl-C or SIGTERM (the `sandbox` command).
+
+    Takes the same options as `Sandbox`; `port` defaults to 8000 here.
+    """
     stream = out if out is not None else sys.stdout
-    sandbox = Sandbox(
-        host=host,
-        port=port,
-        db=db,
-        tokens=tokens,
-        clients=clients,
-        faults=faults,
-        seed=seed,
-        slow_seconds=slow_seconds,
-        rate_limit=rate_limit,
-    )
+    if options is None:
+        kwargs.setdefault("port", SERVE_PORT)
+    sandbox = Sandbox(options, **kwargs)
     stop = threading.Event()
     with _stop_on_signals(stop), sandbox:
-        print(_banner(sandbox, custom_tokens=bool(tokens)), file=stream, flush=True)
+        print(_banner(sandbox), file=stream, flush=True)
         while sandbox.running and not stop.wait(0.2):
             pass
     print("SPP sandbox stopped.", file=stream, flush=True)
