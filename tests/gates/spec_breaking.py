@@ -63,16 +63,25 @@ class _Diff:
     def run(self) -> list[Breaking]:
         self.security_schemes()
         old_paths = self.old.get("paths", {})
-        new_paths = {_template(path): item for path, item in self.new.get("paths", {}).items()}
+        # The same path whatever its parameters' names: /clients/{user} is /clients/{client}.
+        new_paths = {_template(path): path for path in self.new.get("paths", {})}
         for path, old_item in old_paths.items():
             where = "/paths/" + escape(path)
-            new_item = new_paths.get(_template(path))  # the same path, whatever its names
-            if new_item is None:
+            new_path = new_paths.get(_template(path))
+            if new_path is None:
                 self.add(where, "api-path-removed", path, f"the path {path} was removed or renamed")
                 continue
+            new_item = self.new["paths"][new_path]
+            renamed = {
+                old: new
+                for old, new in zip(
+                    _PARAMETER.findall(path), _PARAMETER.findall(new_path), strict=True
+                )
+                if old != new
+            }
             for method in METHODS:
                 if method in old_item:
-                    self.operation(path, method, old_item, new_item, f"{where}/{method}")
+                    self.operation(path, method, old_item, new_item, f"{where}/{method}", renamed)
         return sorted(self.changes.values())
 
     def security_schemes(self) -> None:
@@ -100,6 +109,7 @@ class _Diff:
         old_item: dict[str, Any],
         new_item: dict[str, Any],
         where: str,
+        renamed: dict[str, str],
     ) -> None:
         label = f"{method.upper()} {path}"
         old, new = old_item[method], new_item.get(method)
@@ -129,7 +139,7 @@ class _Diff:
                 f"the security requirements changed from {json.dumps(old_security)} to "
                 f"{json.dumps(new_security)}",
             )
-        self.parameters(old_item, new_item, old, new, where, label)
+        self.parameters(old_item, new_item, old, new, where, label, renamed)
         self.request_body(old, new, where, label)
         self.responses(old, new, where, label)
 
@@ -151,18 +161,15 @@ class _Diff:
         new: dict[str, Any],
         where: str,
         label: str,
+        renamed: dict[str, str],
     ) -> None:
+        """``renamed``: the path parameters whose names changed, old name -> new name."""
         old_params = self._parameters(self.old, old_item, old)
         new_params = self._parameters(self.new, new_item, new)
-        old_path = [name for (place, name) in old_params if place == "path"]
-        new_path = [name for (place, name) in new_params if place == "path"]
-        renamed = (
-            dict(zip(old_path, new_path, strict=False)) if len(old_path) == len(new_path) else {}
-        )
         for key, parameter in new_params.items():
             spot = f"{where}/parameters/{escape(key[0])}/{escape(parameter['name'])}"
             name = f"{label} {key[0]} parameter {parameter['name']}"
-            renamed_path_parameter = key[0] == "path" and len(old_path) == len(new_path)
+            renamed_path_parameter = key[0] == "path" and key[1] in renamed.values()
             if key not in old_params and parameter.get("required") and not renamed_path_parameter:
                 self.add(
                     spot, "new-required-request-parameter", name, f"{name} is new and required"
@@ -177,7 +184,7 @@ class _Diff:
             spot = f"{where}/parameters/{escape(key[0])}/{escape(parameter['name'])}"
             name = f"{label} {key[0]} parameter {parameter['name']}"
             if key not in new_params:
-                if key[0] == "path" and key[1] in renamed:
+                if key[0] == "path" and ("path", renamed.get(key[1])) in new_params:
                     # The same URL on the wire, but the generated function's keyword changes.
                     self.add(
                         spot,
@@ -535,9 +542,12 @@ def _types(schema: dict[str, Any]) -> set[str] | None:
     return types
 
 
+_PARAMETER = re.compile(r"\{([^}/]*)\}")
+
+
 def _template(path: str) -> str:
     """``path`` with its parameters' names left out: ``/clients/{}/activities``."""
-    return re.sub(r"\{[^}/]*\}", "{}", path)
+    return _PARAMETER.sub("{}", path)
 
 
 def _json_type(value: object) -> str:

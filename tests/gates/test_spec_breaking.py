@@ -495,3 +495,23 @@ def test_it_passes_only_with_a_major_bump_and_a_changelog_entry_naming_it(
 
 def test_the_checkout_has_no_unreleased_breaking_change() -> None:
     assert spec_breaking.main([]) == 0
+
+
+def test_path_parameters_are_paired_by_their_place_in_the_path() -> None:
+    def spec(path: str, *names: str) -> dict[str, Any]:
+        parameters = [
+            {"name": n, "in": "path", "required": True, "schema": {"type": "integer"}}
+            for n in names
+        ]
+        return {"paths": {path: {"get": {"parameters": parameters, "responses": {}}}}}
+
+    old = spec("/a/{x}/b/{y}", "x", "y")
+    new = spec("/a/{p}/b/{q}", "q", "p")  # declared in another order
+    found = {c.name: c.detail for c in spec_breaking.breaking_changes(old, new)}
+    assert found == {
+        "GET /a/{x}/b/{y} path parameter x": "GET /a/{x}/b/{y} path parameter x was renamed to "
+        "p (the keyword argument of the generated function changes)",
+        "GET /a/{x}/b/{y} path parameter y": "GET /a/{x}/b/{y} path parameter y was renamed to "
+        "q (the keyword argument of the generated function changes)",
+    }
+    assert spec_breaking.breaking_changes(old, spec("/a/{x}/b/{y}", "y", "x")) == []
