@@ -465,8 +465,9 @@ class _Runner:
         self.client = client
         self.tally = tally
         self.state = state
-        self.pacer = AsyncPacer(Pacer())
         self.retry = IMPORT_RETRY_POLICY
+        # A Retry-After the policy does not wait out does not pause the run longer either.
+        self.pacer = AsyncPacer(Pacer(max_pause=self.retry.retry_after_max))
         self.high_water = journal.high_water()
         self.ready: asyncio.Queue[Row | None] = asyncio.Queue()
         self.capacity = 2 * settings.concurrency
