@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from spp_activities.errors import ConfigurationError
+from spp_activities import errors
 from spp_activities.importer import journal as jr
 from spp_activities.importer.earlier import ImportedBeforeError, check_not_imported_before
 from spp_activities.importer.output import (
@@ -71,7 +71,6 @@ from spp_activities.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from spp_activities.client import AsyncSPPClient
-    from spp_activities.errors import SPPError
 
 
 _DEFAULT_PORTS = {"https": 443, "http": 80}
@@ -189,7 +188,7 @@ def run_import(
         FileFormatError,
         jr.JournalError,
         ImportedBeforeError,
-        ConfigurationError,
+        errors.ConfigurationError,
         WorksheetError,
     ) as exc:
         print(f"spp-activities: error: {exc}", file=err)
@@ -649,8 +648,6 @@ class _Runner:
 
     async def _send(self, row: Row) -> jr.Outcome:
         """Send one row until it has an outcome, re-sending only what the policy allows."""
-        from spp_activities import errors
-
         assert row.client_id is not None
         marked = False
         attempt = 0
@@ -689,10 +686,8 @@ class _Runner:
             await self.writer.call(self.journal.forget, [row])
         raise ImportStopped
 
-    def _tell_pacer(self, sent_at: float, exc: SPPError) -> None:
+    def _tell_pacer(self, sent_at: float, exc: errors.SPPError) -> None:
         """What the pacer needs from a failed request: throttled, and the budget headers."""
-        from spp_activities import errors
-
         if not isinstance(exc, errors.APIStatusError):
             self.pacer.on_failure()
             return
@@ -704,10 +699,8 @@ class _Runner:
             Reply(sent_at, throttled, exc.retry_after if throttled else None, limit, remaining)
         )
 
-    def _outcome_of(self, row: Row, exc: SPPError) -> jr.Outcome:
+    def _outcome_of(self, row: Row, exc: errors.SPPError) -> jr.Outcome:
         """The journal's outcome of a row whose last attempt failed (and is not retried)."""
-        from spp_activities import errors
-
         status = getattr(exc, "status_code", None)
         if isinstance(exc, errors.AuthenticationError | errors.PermissionDeniedError):
             self._stop(StopReason.AUTHENTICATION, exc)
