@@ -159,6 +159,9 @@ def run_import(
             )
         if not report_path.parent.is_dir():  # else found only after the run, as a crash
             raise FileFormatError(f"--report: no such directory: {str(report_path.parent)!r}")
+        # A file in another encoding stops here, before sending (or applying: the
+        # decisions are matched to the file's rows by what they say).
+        source.check_decodes()
         if apply is not None:
             return _apply(source, state_path, apply, dry_run, out)
         settings = _Settings(
@@ -171,7 +174,6 @@ def run_import(
             out,
             err,
         )
-        source.check_decodes()  # a file in another encoding stops here, before sending
         if default_state and not state_path.exists():
             # A renamed or copied file would get a new journal: all its rows sent again.
             check_not_imported_before(source)
