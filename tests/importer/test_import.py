@@ -24,6 +24,7 @@ from import_helpers import (
 )
 from spp_activities.client import RawResponse
 from spp_activities.importer.journal import Journal
+from spp_activities.importer.pacing import Pacer
 from spp_activities.sandbox import Sandbox
 
 AWKWARD = [
@@ -456,6 +457,41 @@ def test_the_journal_of_another_file_is_refused(
     assert "changed since the journal" in result.err
     assert "and 2 more" in result.err  # five conflicts: three named, the rest counted
     assert sandbox.stats()["requests"] == 5
+
+
+@pytest.mark.timeout(30)  # without the fix some of these never ended
+@pytest.mark.parametrize("concurrency", [1, 2])
+@pytest.mark.parametrize("failing_call", range(1, 13))
+def test_a_run_whose_worker_fails_ends_wherever_the_failure_lands(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    run_cli: Callable[..., Run],
+    monkeypatch: pytest.MonkeyPatch,
+    failing_call: int,
+    concurrency: int,
+) -> None:
+    # A worker failing (a bug, a full disk) ends the run. It fails here in the pacer,
+    # just after it woke the feeder: the feeder, cancelled in that same loop turn, once
+    # lost the cancellation and went on waiting for workers that were gone.
+    reserve = Pacer.reserve
+    calls = 0
+
+    def failing_reserve(self: Pacer) -> float:
+        nonlocal calls
+        calls += 1
+        if calls == failing_call:
+            raise RuntimeError("the pacer broke")
+        return reserve(self)
+
+    monkeypatch.setattr(Pacer, "reserve", failing_reserve)
+    rows = numbered_rows(40)
+    path = write_csv(tmp_path / "notes.csv", rows, ["client_id", "content"])
+    args = ["import", path, "--concurrency", concurrency, "--progress", "none"]
+    result = run_cli(args, workspace=sandbox.workspace_url, token=sandbox.token)
+    assert result.code == 1
+    assert "unexpected RuntimeError: the pacer broke" in result.err
+    assert len(copies(sandbox.activities())) < len(rows)
+    assert set(copies(sandbox.activities()).values()) <= {1}
 
 
 @pytest.mark.timeout(60)

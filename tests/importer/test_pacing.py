@@ -7,6 +7,7 @@ and how often it answered 429.
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import inspect
 import math
@@ -27,6 +28,7 @@ from spp_activities.importer.pacing import (
     Spacing,
     WindowEstimate,
     parse_rate_headers,
+    wait_set,
 )
 from spp_activities.retry import RetryPolicy
 from spp_activities.sandbox import Sandbox
@@ -350,3 +352,35 @@ def test_the_runs_pause_is_capped_by_its_retry_policy(
     result = run_cli(["import", path], workspace=sandbox.workspace_url, token=sandbox.token)
     assert result.code == 0, result.out + result.err
     assert [pacer.pause.max_pause for pacer in made] == [7.0]
+
+
+@pytest.mark.parametrize("set_with_cancel", [True, False], ids=["event-set-as-cancelled", "idle"])
+def test_a_cancelled_wait_for_an_event_is_cancelled_even_if_the_event_fires_with_it(
+    set_with_cancel: bool,
+) -> None:
+    # asyncio.wait_for on Python 3.11 returned normally here, and a runner task that
+    # outlived its cancellation kept a failed import from ever ending.
+    async def scenario() -> str:
+        event = asyncio.Event()
+        waiter = asyncio.create_task(wait_set(event, 60))
+        await asyncio.sleep(0)  # the waiter is now waiting
+        if set_with_cancel:
+            event.set()
+        waiter.cancel()
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            return "cancelled"
+        return "went on"
+
+    assert asyncio.run(scenario()) == "cancelled"
+
+
+def test_a_wait_for_an_event_says_whether_it_was_set_or_timed_out() -> None:
+    async def scenario() -> tuple[bool, bool]:
+        event = asyncio.Event()
+        timed_out = await wait_set(event, 0.01)
+        asyncio.get_running_loop().call_soon(event.set)
+        return timed_out, await wait_set(event, 60)
+
+    assert asyncio.run(scenario()) == (False, True)

@@ -446,6 +446,19 @@ class Pacer:
                 self.budget.probe_interval = min(max(1.0 / self.refill.rate, 0.005), 1.0)
 
 
+async def wait_set(event: asyncio.Event, seconds: float) -> bool:
+    """Wait until `event` is set or `seconds` pass; True if it was set.
+
+    Not `asyncio.wait_for(event.wait(), timeout)`: on Python 3.11 that swallows a
+    cancellation arriving in the same loop turn as the event (CPython gh-86296, fixed
+    in 3.12), and a task that outlives its cancellation keeps a failed run from ending.
+    `asyncio.timeout` re-raises it."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    return event.is_set()
+
+
 class AsyncPacer:
     """The pacer for asyncio workers: `await acquire()` before each request."""
 
@@ -460,8 +473,7 @@ class AsyncPacer:
             if delay <= 0:
                 return self.pacer.now()
             self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), timeout=delay)
+            await wait_set(self._changed, delay)
 
     def on_reply(self, reply: Reply) -> None:
         self.pacer.on_reply(reply)

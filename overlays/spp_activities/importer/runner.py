@@ -60,7 +60,13 @@ from spp_activities.importer.output import (
     print_summary,
     problem_line,
 )
-from spp_activities.importer.pacing import AsyncPacer, Pacer, Reply, parse_rate_headers
+from spp_activities.importer.pacing import (
+    AsyncPacer,
+    Pacer,
+    Reply,
+    parse_rate_headers,
+    wait_set,
+)
 from spp_activities.importer.rows import (
     FileFormatError,
     Row,
@@ -506,6 +512,9 @@ class _Runner:
                 if feeder.done():
                     await self.writer.flush()  # the tail: record outcomes as the last end
         finally:
+            # The tasks end on their own too, not only by cancellation: a failed run
+            # (a full disk, say) must end even if a cancellation is lost.
+            self._wake_all()
             for task in (*workers, feeder):
                 task.cancel()
             await asyncio.gather(*workers, feeder, return_exceptions=True)
@@ -534,6 +543,10 @@ class _Runner:
             for task in self.workers:
                 task.cancel()
 
+    def _going_on(self) -> bool:
+        """False once the run stops: asked to (state.stop), or ending (a task failed)."""
+        return self.state.stop is None and not self.stopping.is_set()
+
     def _wake_all(self) -> None:
         self.wake.set()
         self.stopping.set()
@@ -545,12 +558,11 @@ class _Runner:
         """Reads rows, decides each from the journal, and queues those to send."""
         rows = self.s.source.rows()
         try:
-            while self.state.stop is None:
+            while self._going_on():
                 room = self.capacity - self.ready.qsize()
                 if room < max(1, self.s.concurrency // 2):
                     self.wake.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.wake.wait(), 0.05)
+                    await wait_set(self.wake, 0.05)
                     continue
                 batch = []
                 for row in rows:
@@ -613,7 +625,7 @@ class _Runner:
                 return
             if self.ready.qsize() < self.s.concurrency:
                 self.wake.set()  # let the feeder top the queue up in time
-            if self.state.stop is not None:
+            if not self._going_on():
                 continue  # queued rows are not marked: nothing to undo
             try:
                 outcome = await self._send(row)
@@ -678,9 +690,9 @@ class _Runner:
 
     async def _wait_turn(self, row: Row, marked: bool) -> float:
         """Wait for the pacer; a stop before the row leaves puts it back. The send time."""
-        if self.state.stop is None:
+        if self._going_on():
             sent_at = await self.pacer.acquire()
-            if self.state.stop is None:
+            if self._going_on():
                 return sent_at
             self.pacer.on_failure()
         # Every earlier attempt created nothing, so the row can go back as it was.
@@ -723,9 +735,8 @@ class _Runner:
 
     async def _pause(self, delay: float, row: Row) -> None:
         """The row's wait before it is sent again; a stop puts it back instead."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.stopping.wait(), delay)
-        if self.state.stop is not None:
+        await wait_set(self.stopping, delay)
+        if not self._going_on():
             await self.writer.call(self.journal.forget, [row])
             raise ImportStopped
 
