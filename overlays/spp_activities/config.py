@@ -327,8 +327,8 @@ def _check_url(value: object, name: str, *, append_api: bool) -> str:
     text = value.strip()
     if "://" not in text:
         if not append_api:
-            raise ConfigurationError(
-                f"{name} must be a full URL with http:// or https://, got {text!r}."
+            raise ConfigurationError(  # the value is not shown: it may be a pasted token
+                f"{name} must be a full URL with http:// or https://, e.g. 'http://127.0.0.1:4010'."
             )
         text = "https://" + text
     try:

@@ -42,11 +42,11 @@ def test_huge_client_ranges_cost_nothing() -> None:
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("", "empty entry"),
-        ("1,,2", "empty entry"),
-        ("abc", "'abc' is not a client ID"),
-        ("1-x", "'1-x' is not a client ID"),
-        ("9-3", "ends before it starts"),
+        ("", "entry 1 is empty"),
+        ("1,,2", "entry 2 is empty"),
+        ("abc", "entry 1 is not a client ID"),
+        ("1,1-x", "entry 2 is not a client ID"),
+        ("9-3", "range in entry 1 ends before it starts"),
         ("0-5", "out of range"),
         ("-5", "is not a client ID"),
         ("1-99999999999999999999", "out of range"),
@@ -85,9 +85,9 @@ def test_parse_faults() -> None:
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("418=0.1", "unknown fault kind '418'; expected one of 429, 503, 500, reset"),
-        ("429", "has no rate; write KIND=RATE"),
-        ("429=lots", "'lots', not a number"),
+        ("418=0.1", "unknown fault kind; expected one of 429, 503, 500, reset"),
+        ("429", "entry 1 has no rate; write KIND=RATE"),
+        ("503=0.1,429=lots", "rate in entry 2 is not a number"),
         ("429=1.5", "rates are probabilities from 0 to 1"),
         ("429=-0.1", "rates are probabilities from 0 to 1"),
         ("429=nan", "rates are probabilities"),

@@ -100,11 +100,13 @@ def _check_client_id(client_id: int, option: str) -> None:
 def parse_clients(text: str) -> ClientIds:
     """Parse a client-ID list such as "1-100" or "1,2,5-9" (the `--clients` flag)."""
     ranges = []
-    for raw_part in text.split(","):
+    # Messages name an entry by its place, never its text: a token pasted here is not echoed.
+    for number, raw_part in enumerate(text.split(","), start=1):
         part = raw_part.strip()
         if not part:
             raise SandboxOptionError(
-                f"--clients {text!r}: empty entry; write IDs and ranges like '1-100' or '1,2,5-9'"
+                f"--clients: entry {number} is empty; write IDs and ranges like '1-100' or "
+                "'1,2,5-9'"
             )
         first_text, dash, last_text = part.partition("-")
         try:
@@ -112,12 +114,14 @@ def parse_clients(text: str) -> ClientIds:
             last = int(last_text.strip()) if dash else first
         except ValueError:
             raise SandboxOptionError(
-                f"--clients {text!r}: {part!r} is not a client ID or a range like '5-9'"
+                f"--clients: entry {number} is not a client ID or a range like '5-9'"
             ) from None
         _check_client_id(first, "--clients")
         _check_client_id(last, "--clients")
         if last < first:
-            raise SandboxOptionError(f"--clients {text!r}: range {part!r} ends before it starts")
+            raise SandboxOptionError(
+                f"--clients: the range in entry {number} ends before it starts"
+            )
         ranges.append((first, last))
     return ClientIds(ranges)
 
@@ -127,20 +131,19 @@ def parse_faults(text: str) -> dict[str, float]:
     rates: dict[str, float] = {}
     if not text.strip():
         return rates
-    for raw_part in text.split(","):
+    for number, raw_part in enumerate(text.split(","), start=1):
         part = raw_part.strip()
         kind, equals, rate_text = part.partition("=")
         kind = kind.strip()
         if not equals:
             raise SandboxOptionError(
-                f"--faults: {part!r} has no rate; write KIND=RATE, e.g. '429=0.05'"
+                f"--faults: entry {number} has no rate; write KIND=RATE, e.g. '429=0.05'"
             )
         try:
             rate = float(rate_text)
         except ValueError:
             raise SandboxOptionError(
-                f"--faults: the rate for {kind!r} is {rate_text.strip()!r}, not a number "
-                "between 0 and 1"
+                f"--faults: the rate in entry {number} is not a number between 0 and 1"
             ) from None
         canonical = _FAULT_ALIASES.get(kind, kind)
         if canonical in rates:
@@ -155,8 +158,8 @@ def check_faults(faults: Mapping[str, float]) -> dict[str, float]:
     for kind, rate in faults.items():
         canonical = _FAULT_ALIASES.get(kind, kind)
         if canonical not in FAULT_KINDS:
-            raise SandboxOptionError(
-                f"faults: unknown fault kind {kind!r}; expected one of {', '.join(FAULT_KINDS)}"
+            raise SandboxOptionError(  # the kind is not shown: it may be a pasted token
+                f"faults: unknown fault kind; expected one of {', '.join(FAULT_KINDS)}"
             )
         if isinstance(rate, bool) or not isinstance(rate, int | float):
             raise SandboxOptionError(f"faults: the rate for {kind!r} must be a number")
@@ -269,15 +272,15 @@ class SandboxOptions:
         if is_loopback(self.host):
             return
         if not self.allow_remote:
-            raise SandboxOptionError(
-                f"host {self.host} is not a loopback address, and the sandbox's default token "
+            raise SandboxOptionError(  # the host is not shown: it may be a pasted token
+                "host: not a loopback address, and the sandbox's default token "
                 "is public: to accept connections from other machines pass --allow-remote "
                 "(allow_remote=True) and a token of your own (--token / tokens=)"
             )
         if DEFAULT_TOKEN in self.tokens:
             raise SandboxOptionError(
-                f"host {self.host} with --allow-remote needs a token of your own (--token / "
-                f"tokens=), not the public {DEFAULT_TOKEN!r}"
+                "host: a non-loopback host with --allow-remote needs a token of your own "
+                f"(--token / tokens=), not the public {DEFAULT_TOKEN!r}"
             )
 
     @property
