@@ -70,6 +70,7 @@ from .transport import (
     forget_credentials,
     new_async_http_client,
     new_http_client,
+    refuse_proxied_plain_http,
 )
 
 __all__ = ["AsyncSPPClient", "RawResponse", "SPPClient"]
@@ -378,6 +379,7 @@ class _BaseClient(Generic[_HttpT, _SleepT]):
         if http_client is None:
             http = self._new_http_client(config)
         elif isinstance(http_client, self._http_client_class):
+            refuse_proxied_plain_http(http_client, config.base_url)
             http = http_client
             headers_per_request = config.headers()  # never change the caller's client
         else:
