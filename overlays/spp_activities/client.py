@@ -48,6 +48,7 @@ from .errors import (
     InvalidInputError,
     InvalidResponseError,
     describe_status,
+    describe_value,
     error_for_status,
 )
 from .logs import logger, setup_from_environment
@@ -293,10 +294,9 @@ def _check_client_id(client_id: object) -> None:
                 "nothing was sent.",
                 argument="client_id",
             )
-    shown = repr(client_id)
-    shown = shown if len(shown) <= 40 else shown[:37] + "..."
     raise InvalidInputError(
-        f"client_id must be an int >= 1, got {shown} ({type(client_id).__name__}); "
+        f"client_id must be an int >= 1, got {describe_value(client_id)} "
+        f"({type(client_id).__name__}); "
         "nothing was sent.",
         argument="client_id",
     )

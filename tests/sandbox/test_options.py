@@ -8,6 +8,7 @@ from spp_activities.sandbox import (
     FaultPlan,
     Sandbox,
     SandboxOptionError,
+    SandboxOptions,
     parse_clients,
     parse_faults,
 )
@@ -137,3 +138,27 @@ def test_repr_never_shows_tokens() -> None:
     with sandbox:
         assert "very-secret-value" not in repr(sandbox)
         assert sandbox.url in repr(sandbox)
+
+
+HUGE = 10**5000
+
+
+@pytest.mark.parametrize(
+    "option",
+    ["port", "seed", "slow_seconds", "rate_limit", "read_timeout", "max_connections", "clients"],
+)
+@pytest.mark.parametrize("value", [HUGE, -HUGE], ids=["huge", "-huge"])
+def test_a_huge_int_for_a_numeric_option_is_a_clear_error(option: str, value: int) -> None:
+    """Python cannot print such an int: the message describes it by size, never a bare
+    ValueError/OverflowError from building the message."""
+    given: dict[str, object] = {option: [value] if option == "clients" else value}
+    if option == "seed":
+        SandboxOptions(**given)  # type: ignore[arg-type]  # any int seeds the faults
+        return
+    with pytest.raises(SandboxOptionError, match="16610-bit int"):
+        SandboxOptions(**given)  # type: ignore[arg-type]
+
+
+def test_a_huge_fault_rate_is_a_clear_error() -> None:
+    with pytest.raises(SandboxOptionError, match="16610-bit int"):
+        SandboxOptions(faults={"429": HUGE})

@@ -15,11 +15,20 @@ from functools import partial
 from pathlib import Path
 
 from spp_activities.config import is_loopback
+from spp_activities.errors import describe_value
 
 #: Every fault the sandbox can inject, in the order they are drawn.
 FAULT_KINDS: tuple[str, ...] = ("429", "503", "500", "reset", "reset-after", "slow")
 _FAULT_ALIASES = {"reset-before": "reset"}
 _MAX_CLIENT_ID = 2**63 - 1  # SQLite's INTEGER range
+
+
+def _finite(value: float) -> bool:
+    """math.isfinite, False for an int too large for a float (10**5000)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 class SandboxOptionError(ValueError):
@@ -55,7 +64,9 @@ class ClientIds:
         ranges = []
         for client_id in client_ids:
             if isinstance(client_id, bool) or not isinstance(client_id, int):
-                raise SandboxOptionError(f"clients: {client_id!r} is not an integer client ID")
+                raise SandboxOptionError(
+                    f"clients: {describe_value(client_id)} is not an integer client ID"
+                )
             _check_client_id(client_id, "clients")
             ranges.append((client_id, client_id))
         return cls(ranges)
@@ -92,7 +103,8 @@ class ClientIds:
 def _check_client_id(client_id: int, option: str) -> None:
     if not 1 <= client_id <= _MAX_CLIENT_ID:
         raise SandboxOptionError(
-            f"{option}: client ID {client_id} is out of range; IDs are integers from 1 to "
+            f"{option}: client ID {describe_value(client_id)} is out of range; IDs are integers "
+            "from 1 to "
             f"{_MAX_CLIENT_ID}"
         )
 
@@ -163,9 +175,10 @@ def check_faults(faults: Mapping[str, float]) -> dict[str, float]:
             )
         if isinstance(rate, bool) or not isinstance(rate, int | float):
             raise SandboxOptionError(f"faults: the rate for {kind!r} must be a number")
-        if not math.isfinite(rate) or not 0.0 <= rate <= 1.0:
+        if not _finite(rate) or not 0.0 <= rate <= 1.0:
             raise SandboxOptionError(
-                f"faults: the rate for {kind!r} is {rate}; rates are probabilities from 0 to 1"
+                f"faults: the rate for {kind!r} is {describe_value(rate)}; rates are "
+                "probabilities from 0 to 1"
             )
         checked[canonical] = float(rate)
     total = sum(checked.values())
@@ -192,9 +205,10 @@ def check_rate_limit(rate_limit: float | None) -> float | None:
         return None
     if isinstance(rate_limit, bool) or not isinstance(rate_limit, int | float):
         raise SandboxOptionError("rate limit: must be a number of requests per second")
-    if not math.isfinite(rate_limit) or rate_limit <= 0:
+    if not _finite(rate_limit) or rate_limit <= 0:
         raise SandboxOptionError(
-            f"rate limit: {rate_limit} requests per second; it must be greater than 0"
+            f"rate limit: {describe_value(rate_limit)} requests per second; it must be "
+            "greater than 0"
         )
     return float(rate_limit)
 
@@ -203,8 +217,10 @@ def check_slow_seconds(slow_seconds: float) -> float:
     """The delay of the `slow` fault: a finite number of seconds, at least 0."""
     if isinstance(slow_seconds, bool) or not isinstance(slow_seconds, int | float):
         raise SandboxOptionError("slow seconds: must be a number of seconds")
-    if not math.isfinite(slow_seconds) or slow_seconds < 0:
-        raise SandboxOptionError(f"slow seconds: {slow_seconds}; it must be 0 or more")
+    if not _finite(slow_seconds) or slow_seconds < 0:
+        raise SandboxOptionError(
+            f"slow seconds: {describe_value(slow_seconds)}; it must be 0 or more"
+        )
     return float(slow_seconds)
 
 
@@ -217,6 +233,8 @@ DEFAULT_READ_TIMEOUT = 10.0
 #: Open connections at most; beyond it a new connection is closed at once. Below the usual
 #: limit of 1024 open files, so slow clients cannot exhaust the process.
 DEFAULT_MAX_CONNECTIONS = 512
+#: More open connections than one process could ever hold (its open-file limit).
+MAX_CONNECTIONS_LIMIT = 1_000_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -253,16 +271,21 @@ class SandboxOptions:
         fix("rate_limit", check_rate_limit(self.rate_limit))
         fix("read_timeout", _check_positive(self.read_timeout, "read timeout", "seconds"))
         if isinstance(self.port, bool) or not isinstance(self.port, int):
-            raise SandboxOptionError(f"port: {self.port!r} is not a TCP port (0-65535)")
+            raise SandboxOptionError(
+                f"port: {describe_value(self.port)} is not a TCP port (0-65535)"
+            )
         if not 0 <= self.port <= 65535:
-            raise SandboxOptionError(f"port: {self.port} is not a TCP port (0-65535)")
+            raise SandboxOptionError(
+                f"port: {describe_value(self.port)} is not a TCP port (0-65535)"
+            )
         if (
             isinstance(self.max_connections, bool)
             or not isinstance(self.max_connections, int)
-            or self.max_connections < 1
+            or not 1 <= self.max_connections <= MAX_CONNECTIONS_LIMIT
         ):
             raise SandboxOptionError(
-                f"max connections: {self.max_connections!r}; it must be a whole number >= 1"
+                f"max connections: {describe_value(self.max_connections)}; it must be a whole "
+                f"number from 1 to {MAX_CONNECTIONS_LIMIT}"
             )
         self._check_reach()
 
@@ -310,6 +333,6 @@ def _check_tokens(tokens: object) -> tuple[str, ...]:
 def _check_positive(value: object, what: str, unit: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise SandboxOptionError(f"{what}: must be a number of {unit}")
-    if not math.isfinite(value) or value <= 0:
-        raise SandboxOptionError(f"{what}: {value}; it must be greater than 0")
+    if not _finite(value) or value <= 0:
+        raise SandboxOptionError(f"{what}: {describe_value(value)}; it must be greater than 0")
     return float(value)
