@@ -203,7 +203,8 @@ class RequestOptions:
         call_deadline: seconds the whole call may take, retries and waits included.
         extra_headers: headers to add; a ``None`` value removes one the client would
             send (e.g. ``{"Authorization": None}``). Headers that frame the message
-            (``Content-Length``, ``Host``, ``Transfer-Encoding``...) are refused.
+            (``Content-Length``, ``Host``, ``Transfer-Encoding``...) or describe the
+            body (``Content-Type``, ``Content-Encoding``...) are refused.
     """
 
     timeout: float | httpx.Timeout | None = None
@@ -530,9 +531,24 @@ FRAMING_HEADERS: Final = frozenset(
 )
 
 
+#: Headers that describe the body: the client always writes plain JSON (UTF-8, not
+#: compressed), so a header saying otherwise would make the server misread it.
+BODY_HEADERS: Final = frozenset(
+    {
+        "content-digest",
+        "content-encoding",
+        "content-md5",
+        "content-range",
+        "content-type",
+        "digest",
+        "repr-digest",
+    }
+)
+
+
 def check_extra_headers(extra_headers: object) -> ExtraHeaders:
     """Validate per-call headers: a mapping of RFC 9110 names to str (or None to remove
-    a header), no line breaks, no header that frames the message."""
+    a header), no line breaks, no header that frames the message or describes the body."""
 
     def invalid(message: str) -> InvalidInputError:
         return InvalidInputError(f"extra_headers: {message}", argument="extra_headers")
@@ -547,6 +563,11 @@ def check_extra_headers(extra_headers: object) -> ExtraHeaders:
             raise invalid(f"invalid header name {name!r}.")
         if name.lower() in FRAMING_HEADERS:
             raise invalid(f"{name} is set by the client and cannot be changed per call.")
+        if name.lower() in BODY_HEADERS:
+            raise invalid(
+                f"{name} describes the body, which the client always writes as plain JSON "
+                "(application/json, UTF-8, not compressed); it cannot be changed per call."
+            )
         if value is not None and (
             not isinstance(value, str) or _HEADER_VALUE_FORBIDDEN.search(value)
         ):
