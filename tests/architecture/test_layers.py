@@ -1,7 +1,8 @@
 """The overlay's layers, as its folders draw them, and no import cycles.
 
-Every import statement counts: at module level, inside a function (lazy) or under
-``TYPE_CHECKING``. Layers, lowest first:
+Every import counts: a statement at module level, inside a function (lazy) or under
+``TYPE_CHECKING``, and a module named by a string (``importlib.import_module(...)``, the
+lazy export tables of PEP 562 ``__getattr__``). Layers, lowest first:
 
 - ``spp_api`` (generated)
 - the client core: the modules at ``spp_activities``'s root
@@ -47,7 +48,10 @@ def imports_of(module: str) -> set[str]:
     package = module if is_package(module) else module.rpartition(".")[0]
     found: set[str] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            # A module named by a string is imported by name (import_module, lazy exports).
+            names = [node.value] if _names_a_module(node.value) else []
+        elif isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
@@ -75,6 +79,10 @@ def imports_of(module: str) -> set[str]:
     return found
 
 
+def _names_a_module(text: str) -> bool:
+    return text in MODULES or text == "spp_api" or text.startswith("spp_api.")
+
+
 GRAPH = {module: imports_of(module) for module in MODULES}
 
 
@@ -92,14 +100,19 @@ def test_the_layers_are_the_folders() -> None:
     )
 
 
-@pytest.mark.parametrize("module", sorted(MODULES))
-def test_no_upward_or_sideways_import(module: str) -> None:
-    wrong = sorted(
+def wrong_imports(module: str, graph: dict[str, set[str]]) -> list[str]:
+    """What ``module`` imports from a higher layer, or from its sibling at layer 2."""
+    return sorted(
         target
-        for target in GRAPH[module]
+        for target in graph[module]
         if rank(target) > rank(module)
         or (rank(target) == rank(module) == 2 and area(target) != area(module))
     )
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_no_upward_or_sideways_import(module: str) -> None:
+    wrong = wrong_imports(module, GRAPH)
     assert not wrong, f"{module} ({area(module)}) imports a higher or sibling layer: {wrong}"
 
 
@@ -130,18 +143,20 @@ def test_no_import_cycle() -> None:
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
 
 
-def test_the_checks_would_catch_a_cycle_and_an_upward_import() -> None:
-    graph = {
-        **GRAPH,
-        "spp_activities.importer.runner": {
-            *GRAPH["spp_activities.importer.runner"],
-            "spp_activities.cli",
-        },
-        "spp_activities.cli": {*GRAPH["spp_activities.cli"], "spp_activities.cli.import_"},
-    }
-    graph["spp_activities.cli.import_"] = {
-        *graph["spp_activities.cli.import_"],
-        "spp_activities.importer.runner",
-    }
-    assert find_cycle(graph) is not None
-    assert rank("spp_activities.cli") > rank("spp_activities.importer.runner")
+def test_the_checks_would_catch_a_cycle_and_an_upward_or_sideways_import() -> None:
+    runner, cli = "spp_activities.importer.runner", "spp_activities.cli"
+    graph = {**GRAPH, runner: {*GRAPH[runner], cli}}
+    assert wrong_imports(runner, graph) == [cli]
+    assert find_cycle(graph) is not None  # cli -> import_ -> importer -> runner -> cli
+    app = "spp_activities.sandbox.app"
+    sideways = {**GRAPH, app: {*GRAPH[app], "spp_activities.importer.journal"}}
+    assert wrong_imports(app, sideways) == ["spp_activities.importer.journal"]
+    client = "spp_activities.client"
+    upward = {**GRAPH, client: {*GRAPH[client], "spp_activities.sandbox"}}
+    assert wrong_imports(client, upward) == ["spp_activities.sandbox"]
+
+
+def test_a_module_named_by_a_string_counts_as_imported() -> None:
+    # The package's lazy exports import the client by name only.
+    assert "spp_activities.client" in GRAPH["spp_activities"]
+    assert "spp_activities.sandbox.server" in GRAPH["spp_activities.sandbox"]

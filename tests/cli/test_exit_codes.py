@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import httpx
 import pytest
 from spp_activities import errors
@@ -40,3 +43,12 @@ def status_error(status: int) -> errors.APIStatusError:
 )
 def test_exit_code_for(error: BaseException, code: int) -> None:
     assert exit_code_for(error) == code
+
+
+def test_every_exit_code_is_explained_in_help(run_cli: Callable[..., Any]) -> None:
+    from spp_activities.cli.exit_codes import MEANINGS, ExitCode
+
+    assert set(MEANINGS) == set(ExitCode)
+    shown = " ".join(run_cli(["--help"]).out.split())
+    for code, text in MEANINGS.items():
+        assert f"{code.value} {text}" in shown

@@ -17,18 +17,11 @@ from collections.abc import Sequence
 
 from spp_activities.cli import create, demo, import_, sandbox
 from spp_activities.cli.common import PROG, ArgumentParser, describe_error, print_error
-from spp_activities.cli.exit_codes import ExitCode, UsageError, exit_code_for
+from spp_activities.cli.exit_codes import MEANINGS, ExitCode, UsageError, exit_code_for
 
 __all__ = ["ExitCode", "UsageError", "build_parser", "exit_code_for", "main"]
 
-_EPILOG = (
-    "exit codes: 0 done; 1 unexpected error; 2 usage or invalid input, nothing sent; "
-    "3 authentication (401/403); 4 client not found (404); 5 rejected by the API (400/422); "
-    "6 temporary failure after retries, nothing created; 7 outcome unknown, the activity "
-    "may exist; 8 (import) some rows failed or are unknown, see the report; 130 interrupted "
-    "(Ctrl-C), run the same command again to continue; 141 the output was closed early "
-    "(e.g. by `head`)"
-)
+_EPILOG = "exit codes: " + "; ".join(f"{code.value} {text}" for code, text in MEANINGS.items())
 
 
 def build_parser() -> ArgumentParser:

@@ -18,6 +18,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from spp_activities.cli.exit_codes import UsageError
+from spp_activities.vendor import DEFAULT_API_VERSION
 
 if TYPE_CHECKING:
     from spp_api.models import Activity
@@ -198,7 +199,7 @@ def add_connection_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--api-version",
         metavar="VERSION",
-        help="X-Api-Version header (default: $SPP_API_VERSION or 2024-03-05)",
+        help=f"X-Api-Version header (default: $SPP_API_VERSION or {DEFAULT_API_VERSION})",
     )
 
 

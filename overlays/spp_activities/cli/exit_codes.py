@@ -13,15 +13,31 @@ if TYPE_CHECKING:
 class ExitCode(IntEnum):
     OK = 0
     UNEXPECTED = 1
-    USAGE = 2  # usage or invalid input; nothing was sent
-    AUTH = 3  # 401/403
-    NOT_FOUND = 4  # 404
-    REJECTED = 5  # 400/422 and other 4xx: the API said no, nothing was created
-    TEMPORARY = 6  # 429/503/could not connect, after retries; nothing was created
-    UNKNOWN = 7  # the activity may exist
-    IMPORT_INCOMPLETE = 8  # some rows failed or are unknown: see the report
-    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
-    BROKEN_PIPE = 141  # the reader of stdout went away (128 + SIGPIPE, as shells report it)
+    USAGE = 2
+    AUTH = 3
+    NOT_FOUND = 4
+    REJECTED = 5
+    TEMPORARY = 6
+    UNKNOWN = 7
+    IMPORT_INCOMPLETE = 8
+    INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+    BROKEN_PIPE = 141  # 128 + SIGPIPE, as shells report it
+
+
+#: What each code means, as `--help` lists it.
+MEANINGS: dict[ExitCode, str] = {
+    ExitCode.OK: "done",
+    ExitCode.UNEXPECTED: "unexpected error",
+    ExitCode.USAGE: "usage or invalid input, nothing sent",
+    ExitCode.AUTH: "authentication (401/403)",
+    ExitCode.NOT_FOUND: "client not found (404)",
+    ExitCode.REJECTED: "rejected by the API (400/422), nothing created",
+    ExitCode.TEMPORARY: "temporary failure after retries, nothing created",
+    ExitCode.UNKNOWN: "outcome unknown, the activity may exist",
+    ExitCode.IMPORT_INCOMPLETE: "(import) some rows failed or are unknown, see the report",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C), run the same command again to continue",
+    ExitCode.BROKEN_PIPE: "the output was closed early (e.g. by `head`)",
+}
 
 
 class UsageError(Exception):
