@@ -71,7 +71,7 @@ def _attempt(kind: str, sandbox: Sandbox, way: str, option: str, value: object) 
     elif way == "per_call":
         per_call[option] = value
     elif way == "retry_policy":
-        options["retry_policy"] = RetryPolicy(**{option: value})
+        options["retry_policy"] = RetryPolicy(**{option: value})  # type: ignore[arg-type]
     elif way == "timeout_phase":
         timeout = httpx.Timeout(5.0, read=value)  # type: ignore[arg-type]
         (options if option == "timeout" else per_call)["timeout"] = timeout

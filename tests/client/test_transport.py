@@ -200,9 +200,14 @@ def test_your_own_client_that_would_proxy_a_loopback_url_is_refused(
         },
     }[proxy_from]
     http = own_client(kind, **options)
-    client_class = SPPClient if kind == "sync" else AsyncSPPClient
+
+    def build() -> object:
+        if isinstance(http, httpx.Client):
+            return SPPClient(url, TOKEN, http_client=http)
+        return AsyncSPPClient(url, TOKEN, http_client=http)
+
     with pytest.raises(ConfigurationError) as caught:
-        client_class(url, TOKEN, http_client=http)
+        build()
     if isinstance(http, httpx.Client):
         http.close()
     text = str(caught.value)
