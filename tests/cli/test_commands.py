@@ -61,7 +61,7 @@ def test_sandbox_flags_left_out_take_the_options_defaults(
         (["--clients", "1,x"], "entry 2 is not a client ID"),
         (["--slow-seconds", "-1"], "expected a number >= 0"),
         (["--faults", "429=2"], "rates are probabilities"),
-        (["--faults", "teapot=0.1"], "unknown fault kind; expected one of"),
+        (["--faults", "teapot=0.1"], "entry 1 names an unknown fault kind; expected one of"),
         (["--rate-limit", "0"], "expected a number > 0"),
         (["--read-timeout", "0"], "expected a number of seconds > 0"),
         (["--max-connections", "0"], "a whole number >= 1"),

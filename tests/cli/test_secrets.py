@@ -221,21 +221,26 @@ def test_a_secret_given_as_the_base_url_is_not_echoed(run_cli: RunCli) -> None:
 NUMERIC_LOOKING = ["123456789012345678901234567890", "9" * 5000, "-1", "1e999", "nan", "0x1F"]
 
 
+def typed_flags() -> list[Any]:
+    """The flags whose value is converted (numbers, ports, encodings...): not free text."""
+    typed = []
+    for param in value_flags():
+        command, flag = param.values
+        (action,) = [a for a in dict(parsers())[command]._actions if flag in a.option_strings]
+        if action.type is not None and action.type is not Path:
+            typed.append(param)
+    return typed
+
+
 @pytest.mark.usefixtures("no_serving")
-@pytest.mark.parametrize(("command", "flag"), value_flags())
+@pytest.mark.parametrize(("command", "flag"), typed_flags())
 @pytest.mark.parametrize("value", NUMERIC_LOOKING, ids=["long", "huge", "neg", "inf", "nan", "hex"])
 def test_a_number_shaped_secret_is_not_echoed_either(
     command: str, flag: str, value: str, run_cli: RunCli, tmp_path: Path
 ) -> None:
     """Some tokens are all digits: a numeric flag says what it expected, not what it got."""
-    parser = dict(parsers())[command]
-    (action,) = [a for a in parser._actions if flag in a.option_strings]
-    if action.type is None or action.type is Path:
-        pytest.skip("any text is a valid value of this flag")
     result = run_cli([command, *required_for(command, tmp_path), flag, value])
-    said = result.out + result.err
-    if result.code == 2 and "expected" in said:
-        assert value not in said
+    assert value not in result.out + result.err
 
 
 @pytest.mark.parametrize(

@@ -86,7 +86,7 @@ def test_parse_faults() -> None:
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("418=0.1", "unknown fault kind; expected one of 429, 503, 500, reset"),
+        ("418=0.1", "entry 1 names an unknown fault kind; expected one of 429, 503, 500, reset"),
         ("429", "entry 1 has no rate; write KIND=RATE"),
         ("503=0.1,429=lots", "rate in entry 2 is not a number"),
         ("429=1.5", "rates are probabilities from 0 to 1"),

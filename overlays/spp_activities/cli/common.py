@@ -135,7 +135,7 @@ def whole_number(what: str, maximum: int | None = None) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(expected(f"{what}: a whole number >= 1", text))
         if maximum is not None and value > maximum:
             raise argparse.ArgumentTypeError(
-                expected(f"{what}: a whole number up to {maximum}", text)
+                expected(f"{what}: a whole number >= 1, at most {maximum}", text)
             )
         return value
 

@@ -158,6 +158,11 @@ def parse_faults(text: str) -> dict[str, float]:
                 f"--faults: the rate in entry {number} is not a number between 0 and 1"
             ) from None
         canonical = _FAULT_ALIASES.get(kind, kind)
+        if canonical not in FAULT_KINDS:  # the text is not shown: it may be a pasted token
+            raise SandboxOptionError(
+                f"--faults: entry {number} names an unknown fault kind; expected one of "
+                f"{', '.join(FAULT_KINDS)}"
+            )
         if canonical in rates:
             raise SandboxOptionError(f"--faults: {kind!r} is given more than once")
         rates[canonical] = rate
@@ -170,8 +175,9 @@ def check_faults(faults: Mapping[str, float]) -> dict[str, float]:
     for kind, rate in faults.items():
         canonical = _FAULT_ALIASES.get(kind, kind)
         if canonical not in FAULT_KINDS:
-            raise SandboxOptionError(  # the kind is not shown: it may be a pasted token
-                f"faults: unknown fault kind; expected one of {', '.join(FAULT_KINDS)}"
+            raise SandboxOptionError(
+                f"faults: unknown fault kind {describe_value(kind)}; expected one of "
+                f"{', '.join(FAULT_KINDS)}"
             )
         if isinstance(rate, bool) or not isinstance(rate, int | float):
             raise SandboxOptionError(f"faults: the rate for {kind!r} must be a number")
