@@ -214,9 +214,9 @@ def _without_surrogates(value: Any) -> Any:
     return value
 
 
-def json_type(value: object) -> str:
+def _json_type(value: object) -> str:
     """The JSON type of a decoded value, with its article: "an integer", "null"."""
-    return json_type_name(_JSON_TYPES_BY_VALUE.get(type(value), "object"))
+    return _json_type_name(_JSON_TYPES_BY_VALUE.get(type(value), "object"))
 
 
 _FORMAT_RULES = {
@@ -232,8 +232,8 @@ def _describe(error: jsonschema_rs.ValidationError) -> Problem:
     if isinstance(kind, jsonschema_rs.ValidationErrorKind.Required):
         return f"{where}.{kind.property}"[1:], "is missing"
     if isinstance(kind, jsonschema_rs.ValidationErrorKind.Type):
-        expected = " or ".join(json_type_name(t) for t in kind.types)
-        return where[1:], f"must be {expected}, got {json_type(error.instance)}"
+        expected = " or ".join(_json_type_name(t) for t in kind.types)
+        return where[1:], f"must be {expected}, got {_json_type(error.instance)}"
     if isinstance(kind, jsonschema_rs.ValidationErrorKind.Format):
         rule = _FORMAT_RULES.get(kind.format, f"a {kind.format!r} string")
         return where[1:], f"must be {rule}, got {str(error.instance)[:40]!r}"
@@ -243,6 +243,6 @@ def _describe(error: jsonschema_rs.ValidationError) -> Problem:
     return where[1:], error.message
 
 
-def json_type_name(name: str) -> str:
+def _json_type_name(name: str) -> str:
     """A JSON Schema type name with its article: "integer" -> "an integer"."""
     return "null" if name == "null" else f"an {name}" if name[0] in "aeiou" else f"a {name}"

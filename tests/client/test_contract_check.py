@@ -4,14 +4,18 @@ test_evolution.py) prove the same through regenerated clients; these pin the rul
 
 from __future__ import annotations
 
+import copy
+import re
 from typing import Any
 
 import httpx
 import pytest
+import yaml
 from spp_activities import InvalidInputError, InvalidResponseError, SPPClient, contract
 from spp_activities.replies import parse_activity
 from spp_activities.sandbox import Sandbox
-from spp_api.models import ActivityCreate
+from spp_activities.sandbox import contract as sandbox_contract
+from spp_api.models import Activity, ActivityCreate, Author
 
 ACTIVITY = {
     "id": 7,
@@ -91,10 +95,74 @@ def test_a_lone_surrogate_in_a_reply_is_read_not_refused() -> None:
     assert activity.content == "half \ud800"
 
 
-def test_a_failure_inside_from_dict_names_the_nested_field() -> None:
+def test_a_failure_inside_from_dict_names_the_field() -> None:
     reply = {**ACTIVITY, "updated_at": "2016-12-31T23:59:60Z"}  # RFC 3339 leap second
     with pytest.raises(InvalidResponseError, match="field 'updated_at' cannot be read"):
         parse_activity(httpx.Response(201, json=reply))
+
+
+@pytest.mark.parametrize(
+    ("author", "message"),
+    [
+        ({"id": "456"}, "field 'author.id' must be an integer, got a string"),
+        ({"id": 456, "name": ["John"]}, "field 'author.name' must be a string, got an array"),
+        ({"email": None}, "field 'author.email' must be a string, got null"),
+        ("John Doe", "field 'author' must be an object, got a string"),
+    ],
+)
+def test_a_nested_field_that_breaks_the_contract_is_named_by_its_path(
+    author: Any, message: str
+) -> None:
+    with pytest.raises(InvalidResponseError, match=re.escape(message)):
+        parse_activity(httpx.Response(201, json={**ACTIVITY, "author": author}))
+
+
+def _raises(exc: Exception) -> Any:
+    def from_dict(cls: type, src_dict: Any) -> Any:
+        raise exc
+
+    return classmethod(from_dict)
+
+
+def test_a_failure_inside_a_nested_from_dict_names_the_property_it_was_building(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(Author, "from_dict", _raises(ValueError("bad author")))
+    with pytest.raises(
+        InvalidResponseError, match="field 'author' cannot be read: ValueError: bad author"
+    ):
+        parse_activity(httpx.Response(201, json=ACTIVITY))
+
+
+def test_a_failure_that_names_no_field_blames_the_body(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When no generated frame shows the field (here from_dict itself is replaced), the
+    error is still a typed InvalidResponseError, about the body."""
+    monkeypatch.setattr(Activity, "from_dict", _raises(KeyError("surprise")))
+    with pytest.raises(InvalidResponseError) as caught:
+        parse_activity(httpx.Response(201, json=ACTIVITY))
+    assert "breaks the contract: the body cannot be read: KeyError: 'surprise'" in str(caught.value)
+
+
+def test_the_sandbox_shares_the_parsed_contract_and_leaves_it_as_it_was(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parsed = contract.spec()
+    pristine = copy.deepcopy(parsed)
+
+    def no_second_parse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("openapi.yaml parsed again")
+
+    monkeypatch.setattr(yaml, "safe_load", no_second_parse)
+    validator = sandbox_contract.ContractValidator()
+    rejection = validator.check_create(
+        path="/api/clients/1/activities",
+        headers={"Authorization": "Bearer x", "Content-Type": "application/json"},
+        body=b'{"content": "x"}',
+        content_type="application/json",
+    )
+    assert rejection is None
+    assert contract.spec() is parsed
+    assert parsed == pristine
 
 
 # --- request bodies: a generated ActivityCreate, checked before anything is sent ----

@@ -3,7 +3,8 @@ the changelog, and the one escape for a breaking change (a major version bump pl
 CHANGELOG.md entry naming each change).
 
 "Released" is the snapshot in ``released/`` beside this file (a fresh clone may have no
-tags): ``VERSION``, ``openapi.yaml`` and ``python-api.json`` as of the last release.
+tags): ``VERSION``, ``openapi.yaml`` and the ``python/`` sources (``spp_activities`` and
+``spp_api``) as of the last release.
 """
 
 from __future__ import annotations
@@ -58,6 +59,19 @@ def changelog_entry(version: str, root: Path = ROOT) -> str:
     return "\n".join(s for s in sections[1:] if s.split("\n", 1)[0].strip().startswith(wanted))
 
 
+def names(entry: str, change: Breaking) -> bool:
+    """Whether a changelog entry names ``change``: its name or its pointer as a whole
+    backticked token (`Author.email`), or its pointer as a whole word. A passing mention
+    or a longer name (`Author.email_verified`) does not count."""
+    tokens = {token.strip() for token in re.findall(r"`([^`\n]+)`", entry)}
+    if change.name in tokens or change.where in tokens:
+        return True
+    # The pointer, neither preceded nor followed by what could continue it (a trailing
+    # full stop ends a sentence).
+    word = rf"(?<![\w/~.{{}}-]){re.escape(change.where)}(?![\w/~{{}}-]|\.\w)"
+    return re.search(word, entry) is not None
+
+
 def verdict(
     changes: Sequence[Breaking],
     what: str,
@@ -72,7 +86,7 @@ def verdict(
         print(f"{what}: no breaking changes since {old}")
         return 0
     entry = changelog_entry(new, root)
-    unnamed = [c for c in changes if c.name not in entry and c.where not in entry]
+    unnamed = [c for c in changes if not names(entry, c)]
     bumped = _major(new) > _major(old)
     for change in sorted(changes):
         mark = "" if bumped and change not in unnamed else "BREAKING "
@@ -84,7 +98,8 @@ def verdict(
     print(
         f"{what}: {len(changes)} breaking change(s) since {old}. Undo them, or bump the major "
         f"version in pyproject.toml (now {new}) and name each in CHANGELOG.md under "
-        "'## [Unreleased]'" + (f"; not named there yet: {missing}" if unnamed else ""),
+        "'## [Unreleased]', in backticks"
+        + (f"; not named there yet: {missing}" if unnamed else ""),
         file=sys.stderr,
     )
     return 1

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -62,16 +63,25 @@ class _Diff:
     def run(self) -> list[Breaking]:
         self.security_schemes()
         old_paths = self.old.get("paths", {})
-        new_paths = self.new.get("paths", {})
+        # The same path whatever its parameters' names: /clients/{user} is /clients/{client}.
+        new_paths = {_template(path): path for path in self.new.get("paths", {})}
         for path, old_item in old_paths.items():
             where = "/paths/" + escape(path)
-            new_item = new_paths.get(path)
-            if new_item is None:
+            new_path = new_paths.get(_template(path))
+            if new_path is None:
                 self.add(where, "api-path-removed", path, f"the path {path} was removed or renamed")
                 continue
+            new_item = self.new["paths"][new_path]
+            renamed = {
+                old: new
+                for old, new in zip(
+                    _PARAMETER.findall(path), _PARAMETER.findall(new_path), strict=True
+                )
+                if old != new
+            }
             for method in METHODS:
                 if method in old_item:
-                    self.operation(path, method, old_item, new_item, f"{where}/{method}")
+                    self.operation(path, method, old_item, new_item, f"{where}/{method}", renamed)
         return sorted(self.changes.values())
 
     def security_schemes(self) -> None:
@@ -99,6 +109,7 @@ class _Diff:
         old_item: dict[str, Any],
         new_item: dict[str, Any],
         where: str,
+        renamed: dict[str, str],
     ) -> None:
         label = f"{method.upper()} {path}"
         old, new = old_item[method], new_item.get(method)
@@ -128,7 +139,7 @@ class _Diff:
                 f"the security requirements changed from {json.dumps(old_security)} to "
                 f"{json.dumps(new_security)}",
             )
-        self.parameters(old_item, new_item, old, new, where, label)
+        self.parameters(old_item, new_item, old, new, where, label, renamed)
         self.request_body(old, new, where, label)
         self.responses(old, new, where, label)
 
@@ -150,15 +161,15 @@ class _Diff:
         new: dict[str, Any],
         where: str,
         label: str,
+        renamed: dict[str, str],
     ) -> None:
+        """``renamed``: the path parameters whose names changed, old name -> new name."""
         old_params = self._parameters(self.old, old_item, old)
         new_params = self._parameters(self.new, new_item, new)
-        old_path = [name for (place, name) in old_params if place == "path"]
-        new_path = [name for (place, name) in new_params if place == "path"]
         for key, parameter in new_params.items():
             spot = f"{where}/parameters/{escape(key[0])}/{escape(parameter['name'])}"
             name = f"{label} {key[0]} parameter {parameter['name']}"
-            renamed_path_parameter = key[0] == "path" and len(old_path) == len(new_path)
+            renamed_path_parameter = key[0] == "path" and key[1] in renamed.values()
             if key not in old_params and parameter.get("required") and not renamed_path_parameter:
                 self.add(
                     spot, "new-required-request-parameter", name, f"{name} is new and required"
@@ -173,7 +184,23 @@ class _Diff:
             spot = f"{where}/parameters/{escape(key[0])}/{escape(parameter['name'])}"
             name = f"{label} {key[0]} parameter {parameter['name']}"
             if key not in new_params:
-                if key[0] != "path":  # a renamed path parameter changes nothing on the wire
+                if key[0] == "path" and ("path", renamed.get(key[1])) in new_params:
+                    # The same URL on the wire, but the generated function's keyword changes.
+                    self.add(
+                        spot,
+                        "request-path-parameter-renamed",
+                        name,
+                        f"{name} was renamed to {renamed[key[1]]} (the keyword argument of "
+                        "the generated function changes)",
+                    )
+                    self.schema(
+                        parameter.get("schema", {}),
+                        new_params[("path", renamed[key[1]])].get("schema", {}),
+                        f"{spot}/schema",
+                        name,
+                        request=True,
+                    )
+                else:
                     self.add(spot, "request-parameter-removed", name, f"{name} was removed")
                 continue
             self.schema(
@@ -266,16 +293,26 @@ class _Diff:
         request: bool,
         seen: frozenset[tuple[str, str]] = frozenset(),
     ) -> None:
-        old, old_where, _ = self.resolve(self.old, old, where)
+        side = "request" if request else "response"
+        old, old_where, old_component = self.resolve(self.old, old, where)
         new, new_where, new_component = self.resolve(self.new, new, where)
-        if new_component:
-            name = new_component
-        where = new_where if new_where != where else old_where
+        if old_component and new_component and old_component != new_component:
+            # Another schema behind the same property: the generated type changes. Reported,
+            # with what differs beneath, at the referring property, not in either component.
+            self.add(
+                where,
+                f"{side}-property-ref-changed",
+                name,
+                f"{name} refers to {new_component} instead of {old_component}",
+            )
+        else:
+            if new_component:
+                name = new_component
+            where = new_where if new_where != where else old_where
         if (old_where, new_where) in seen or not isinstance(old, dict) or not isinstance(new, dict):
             return
         seen = seen | {(old_where, new_where)}
         old, new = self.flatten(self.old, old), self.flatten(self.new, new)
-        side = "request" if request else "response"
         self.types(old, new, where, name, side)
         if old.get("format") != new.get("format") and (old.get("format") or request):
             self.add(
@@ -345,7 +382,7 @@ class _Diff:
     def types(
         self, old: dict[str, Any], new: dict[str, Any], where: str, name: str, side: str
     ) -> None:
-        old_types, new_types = _types(old), _types(new)
+        old_types, new_types = self.all_types(self.old, old), self.all_types(self.new, new)
         if old_types is None or new_types is None:
             return
         if side == "request":  # every value accepted before must still be accepted
@@ -384,6 +421,28 @@ class _Diff:
                     name,
                     f"{name}: type changed from {_show(old_types)} to {_show(new_types)}",
                 )
+
+    def all_types(
+        self, doc: dict[str, Any], schema: dict[str, Any], depth: int = 0
+    ) -> set[str] | None:
+        """The JSON types ``schema`` admits, through its ``oneOf``/``anyOf`` branches too;
+        None when that is not known (a branch without a type, or too deep)."""
+        types = _types(schema)
+        branches = [*schema.get("oneOf", []), *schema.get("anyOf", [])]
+        if not branches:
+            return types
+        if depth > 8:
+            return None
+        union: set[str] = set()
+        for branch in branches:
+            resolved = self.flatten(doc, self.resolve(doc, branch, "")[0])
+            found = self.all_types(doc, resolved, depth + 1) if isinstance(resolved, dict) else None
+            if found is None:
+                return types
+            union |= found
+        if schema.get("nullable"):
+            union.add("null")
+        return union if types is None else union & types
 
     def request_constraints(
         self, old: dict[str, Any], new: dict[str, Any], where: str, name: str
@@ -481,6 +540,14 @@ def _types(schema: dict[str, Any]) -> set[str] | None:
     if schema.get("nullable"):  # OpenAPI 3.0
         types.add("null")
     return types
+
+
+_PARAMETER = re.compile(r"\{([^}/]*)\}")
+
+
+def _template(path: str) -> str:
+    """``path`` with its parameters' names left out: ``/clients/{}/activities``."""
+    return _PARAMETER.sub("{}", path)
 
 
 def _json_type(value: object) -> str:

@@ -20,6 +20,8 @@ def sources(tmp_path: Path) -> Path:
     ignore = shutil.ignore_patterns("__pycache__")
     shutil.copytree(ROOT / "overlays", tmp_path / "overlays", ignore=ignore)
     shutil.copytree(ROOT / "generated", tmp_path / "generated", ignore=ignore)
+    for name in ("pyproject.toml", "CHANGELOG.md"):
+        shutil.copy2(ROOT / name, tmp_path / name)
     return tmp_path
 
 
@@ -33,7 +35,17 @@ def edit(path: str, old: str, new: str) -> Callable[[Path], None]:
     return apply
 
 
+def edits(*changes: Callable[[Path], None]) -> Callable[[Path], None]:
+    def apply(root: Path) -> None:
+        for change in changes:
+            change(root)
+
+    return apply
+
+
 CLIENT = "overlays/spp_activities/client.py"
+AUTHOR = "generated/spp_api/models/author.py"
+CREATE = "generated/spp_api/api/client_activities/create_client_activity.py"
 BREAKING = [
     (
         "a keyword argument removed",
@@ -52,6 +64,48 @@ BREAKING = [
         edit("generated/spp_api/models/author.py", "    email: str | Unset = UNSET\n", ""),
         "spp_api.models.author.Author.email",
         "object-removed",
+    ),
+    (
+        "a generated model attribute's type changed",
+        edit(AUTHOR, "    id: int | Unset = UNSET\n", "    id: str | Unset = UNSET\n"),
+        "spp_api.models.author.Author.id",
+        "attribute-changed-type",
+    ),
+    (
+        # the modules that still import the old name leave dangling aliases in griffe
+        "a generated model class renamed",
+        edit(AUTHOR, "\nclass Author:", "\nclass Writer:"),
+        "spp_api.models.author.Author",
+        "object-removed",
+    ),
+    (
+        "an exported class renamed",
+        edits(
+            edit("overlays/spp_activities/retry.py", "class RetryPolicy", "class RetryRules"),
+            edit(
+                "overlays/spp_activities/__init__.py", '    "RetryPolicy",\n', '    "RetryRules",\n'
+            ),
+        ),
+        "spp_activities.RetryPolicy",
+        "object-removed",
+    ),
+    (
+        "a keyword removed from create",
+        edit(
+            CREATE,
+            "def sync_detailed(\n    user: int,\n    *,\n    client: AuthenticatedClient,\n"
+            "    body: ActivityCreate,\n    x_api_version: str | Unset = UNSET,\n",
+            "def sync_detailed(\n    user: int,\n    *,\n    client: AuthenticatedClient,\n"
+            "    body: ActivityCreate,\n",
+        ),
+        "spp_api.api.client_activities.create_client_activity.sync_detailed",
+        "parameter-removed",
+    ),
+    (
+        "a positional argument of create made keyword-only",
+        edit(CREATE, "def sync(\n    user: int,\n    *,", "def sync(\n    *,\n    user: int,"),
+        "spp_api.api.client_activities.create_client_activity.sync",
+        "parameter-changed-kind",
     ),
 ]
 
@@ -80,6 +134,33 @@ def test_additive_changes_pass(sources: Path) -> None:
     )(sources)
     found = api_breaking.breaking_changes([RELEASED], [sources / "overlays", sources / "generated"])
     assert found == [], [c.line() for c in found]
+
+
+@pytest.mark.parametrize(
+    ("version", "entry", "passes"),
+    [
+        ("0.1.0", "", False),
+        ("0.2.0", "- `Author.id` is a string.", False),  # no major bump
+        ("1.0.0", "- The author's id is a string.", False),  # not named
+        ("1.0.0", "- `Author.identifier` is new.", False),  # another name
+        ("1.0.0", "- `Author.id` is a string.", True),
+        ("1.0.0", "- `spp_api.models.author.Author.id` is a string.", True),
+    ],
+)
+def test_a_breaking_change_passes_only_with_a_major_bump_and_a_changelog_entry(
+    sources: Path, version: str, entry: str, passes: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit(AUTHOR, "    id: int | Unset = UNSET\n", "    id: str | Unset = UNSET\n")(sources)
+    edit("pyproject.toml", 'version = "0.1.0"', f'version = "{version}"')(sources)
+    edit("CHANGELOG.md", "## [Unreleased]\n", f"## [Unreleased]\n\n{entry}\n")(sources)
+    status = api_breaking.main(["--released", str(RELEASED), "--root", str(sources)])
+    assert (status == 0) is passes
+    out = capsys.readouterr()
+    assert "spp_api.models.author.Author.id: attribute-changed-type: Author.id: attribute " in (
+        out.out + out.err
+    )
+    if not passes:
+        assert "BREAKING spp_api.models.author.Author.id" in out.err
 
 
 def test_the_snapshot_is_the_released_0_1_0_sources() -> None:

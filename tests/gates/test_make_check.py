@@ -4,6 +4,8 @@ fails and is named; an optional response and request property pass after `make g
 from __future__ import annotations
 
 import subprocess
+import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -43,6 +45,47 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (copy / ".venv").symlink_to(ROOT / ".venv")
     (copy / "node_modules").symlink_to(ROOT / "node_modules")
     return copy
+
+
+def typecheck(project: Path) -> subprocess.CompletedProcess[str]:
+    """`make typecheck`'s two mypy runs, judging the copy's own overlays/ and generated/.
+
+    The shared .venv's editable install points at the checkout, so mypy is given an
+    interpreter of the copy's own (a venv without packages) whose .pth files list the
+    copy's generated/ and overlays/ first, then the shared .venv's packages: spp_api is
+    then read as an installed package, as in a fresh clone. The cache stays in the copy.
+    """
+    env = project / ".mypy-env"
+    if not env.exists():
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", env], check=True)
+        purelib = subprocess.run(
+            [env / "bin/python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        (Path(purelib) / "a_project.pth").write_text(
+            f"{project / 'generated'}\n{project / 'overlays'}\n"
+        )
+        (Path(purelib) / "b_shared_venv.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    mypy = [
+        sys.executable,
+        "-m",
+        "mypy",
+        "--python-executable",
+        str(env / "bin/python"),
+        "--cache-dir",
+        str(project / ".mypy_cache"),
+    ]
+    outputs = []
+    for extra in ([], ["tests/client"]):
+        result = subprocess.run(
+            [*mypy, *extra], cwd=project, capture_output=True, text=True, timeout=600, check=False
+        )
+        outputs.append(result)
+        if result.returncode != 0:
+            return result
+    return outputs[-1]
 
 
 def replaced(text: str, old: str, new: str) -> str:
@@ -131,10 +174,41 @@ def test_make_check_passes_after_optional_properties_and_make_generate(project: 
     spec.write_text(text)
     generated = make(project, "generate")
     assert generated.returncode == 0, generated.stdout + generated.stderr
-    # Every `make check` step but mypy: this copy shares the checkout's .venv, whose editable
-    # install points at the checkout's generated/, so mypy would judge the copy's spp_api as
-    # a first-party module and report the generator's own typing (a fresh clone does not).
+    # Every `make check` step; mypy is run apart (see typecheck) because this copy shares
+    # the checkout's .venv, whose editable install points at the checkout's generated/.
     result = make(project, "check-breaking", "lint-spec", "check-generated", "lint")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "openapi.yaml: no breaking changes since 0.1.0" in result.stdout
     assert "Python API: no breaking changes since 0.1.0" in result.stdout
+    typed = typecheck(project)
+    assert typed.returncode == 0, typed.stdout + typed.stderr
+    assert "Success: no issues found" in typed.stdout
+
+
+@pytest.mark.slow
+def test_mypy_in_the_copy_judges_the_copys_own_sources(project: Path) -> None:
+    """The check above would pass vacuously if mypy read the checkout's sources: a model
+    attribute that only the copy's generated/ has is seen, with its type."""
+    vendor = project / "overlays/spp_activities/vendor.py"
+    author = project / "generated/spp_api/models/author.py"
+    originals = {path: path.read_text() for path in (vendor, author)}
+    use = "\nfrom spp_api.models import Author\n\n_NICKNAME: {} = Author().nickname\n"
+    try:
+        author.write_text(
+            replaced(
+                originals[author],
+                "    email: str | Unset = UNSET\n",
+                "    email: str | Unset = UNSET\n    nickname: int = 0\n",
+            )
+        )
+        vendor.write_text(originals[vendor] + use.format("int"))
+        right = typecheck(project)
+        vendor.write_text(originals[vendor] + use.format("str"))
+        wrong = typecheck(project)
+    finally:
+        for path, text in originals.items():
+            path.write_text(text)
+    assert right.returncode == 0, right.stdout + right.stderr
+    assert wrong.returncode != 0
+    assert "overlays/spp_activities/vendor.py" in wrong.stdout, wrong.stdout
+    assert '"int", variable has type "str"' in wrong.stdout, wrong.stdout

@@ -42,6 +42,18 @@ def id_to_string(s: dict[str, Any]) -> None:
     schema(s, "Activity")["properties"]["id"]["type"] = "string"
 
 
+def rename_path_parameter(s: dict[str, Any]) -> None:
+    s["paths"]["/clients/{client}/activities"] = s["paths"].pop("/clients/{user}/activities")
+    s["components"]["parameters"]["User"]["name"] = "client"
+
+
+def ref_to(target: str) -> Callable[[dict[str, Any]], None]:
+    def edit(s: dict[str, Any]) -> None:
+        schema(s, "Activity")["properties"]["author"] = {"$ref": f"#/components/schemas/{target}"}
+
+    return edit
+
+
 def add_required_header(s: dict[str, Any]) -> None:
     op(s)["parameters"].append(
         {"name": "X-Tenant", "in": "header", "required": True, "schema": {"type": "string"}}
@@ -98,6 +110,48 @@ BREAKING: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
         lambda s: op(s)["responses"].pop("404"),
         f"{OP}/responses/404",
         "response-status-removed",
+    ),
+    (
+        "path parameter renamed",
+        rename_path_parameter,
+        f"{OP}/parameters/path/user",
+        "request-path-parameter-renamed",
+    ),
+    (
+        "Activity.id to oneOf string or integer",
+        lambda s: schema(s, "Activity")["properties"].update(
+            id={"oneOf": [{"type": "string"}, {"type": "integer"}]}
+        ),
+        f"{SCHEMAS}/Activity/properties/id/type",
+        "response-property-type-changed",
+    ),
+    (
+        "Activity.id to anyOf through a $ref",
+        lambda s: schema(s, "Activity")["properties"].update(
+            id={"anyOf": [{"$ref": "#/components/schemas/ClientId"}, {"type": "boolean"}]}
+        ),
+        f"{SCHEMAS}/Activity/properties/id/type",
+        "response-property-type-changed",
+    ),
+    (
+        "Activity.author refers to another schema",
+        ref_to("PaginationLinks"),
+        f"{SCHEMAS}/Activity/properties/author",
+        "response-property-ref-changed",
+    ),
+    (
+        "content to anyOf integer",
+        content(anyOf=[{"type": "integer"}]),
+        f"{SCHEMAS}/ActivityCreate/properties/content/type",
+        "request-property-type-changed",
+    ),
+    (
+        "content to oneOf integer",
+        lambda s: schema(s, "ActivityCreate")["properties"].update(
+            content={"oneOf": [{"type": "integer"}]}
+        ),
+        f"{SCHEMAS}/ActivityCreate/properties/content/type",
+        "request-property-type-changed",
     ),
     (
         "remove the operation",
@@ -276,10 +330,52 @@ def test_a_response_oneof_gaining_an_alternative_is_breaking() -> None:
             ref={"oneOf": [{"type": t} for t in types]}
         )
 
-    (change,) = spec_breaking.breaking_changes(
+    changes = spec_breaking.breaking_changes(
         evolve(one_of("string", "integer")), evolve(one_of("string", "integer", "boolean"))
     )
-    assert change.rule == "response-property-oneof-added"
+    assert {c.rule for c in changes} == {
+        "response-property-oneof-added",
+        "response-property-type-changed",
+    }
+
+
+def test_the_types_of_composed_schemas_are_compared_by_branch() -> None:
+    """Responses: new types a client cannot read break it, fewer do not. Requests: types
+    no longer accepted break it, more do not."""
+    string_or_int = {"oneOf": [{"type": "string"}, {"type": "integer"}]}
+
+    def activity_id(value: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+        return lambda s: schema(s, "Activity")["properties"].update(id=value)
+
+    def create_content(value: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+        return lambda s: schema(s, "ActivityCreate")["properties"].update(content=value)
+
+    def rules(old: dict[str, Any], new: dict[str, Any]) -> set[str]:
+        return {c.rule for c in spec_breaking.breaking_changes(old, new)}
+
+    # response: integer -> oneOf[string, integer] breaks; the way back does not
+    wider_reply = evolve(activity_id(string_or_int))
+    assert "response-property-type-changed" in rules(RELEASED, wider_reply)
+    assert rules(wider_reply, RELEASED) == set()
+    # request: string -> anyOf[integer] breaks; string -> oneOf[string, integer] widens
+    assert "request-property-type-changed" in rules(
+        RELEASED, evolve(create_content({"anyOf": [{"type": "integer"}]}))
+    )
+    wider_request = evolve(create_content(string_or_int))
+    assert rules(RELEASED, wider_request) == set()
+    assert "request-property-type-changed" in rules(wider_request, RELEASED)
+
+
+def test_a_ref_to_another_schema_is_named_at_the_referring_property() -> None:
+    changes = spec_breaking.breaking_changes(RELEASED, evolve(ref_to("PaginationLinks")))
+    assert changes, "no change found"
+    assert all(c.where.startswith(f"{SCHEMAS}/Activity/properties/author") for c in changes), [
+        c.line() for c in changes
+    ]
+    assert changes[0].line() == (
+        f"{SCHEMAS}/Activity/properties/author: response-property-ref-changed: "
+        "Activity.author refers to PaginationLinks instead of Author"
+    )
 
 
 ADDITIVE: list[tuple[str, Callable[[dict[str, Any]], object]]] = [
@@ -301,12 +397,6 @@ ADDITIVE: list[tuple[str, Callable[[dict[str, Any]], object]]] = [
             {"name": "X-Trace", "in": "header", "schema": {"type": "string"}}
         ),
     ),
-    (
-        "path parameter renamed",
-        lambda s: s["paths"].update(
-            {"/clients/{user}/activities": s["paths"]["/clients/{user}/activities"]}
-        ),
-    ),
 ]
 
 
@@ -318,6 +408,14 @@ def test_additive_changes_pass(edit: Callable[[dict[str, Any]], None]) -> None:
 def test_a_response_enum_growing_is_not_breaking_but_shrinking_a_request_one_is() -> None:
     old = evolve(set_enum("Author", "name", ["a"]))
     assert spec_breaking.breaking_changes(old, evolve(set_enum("Author", "name", ["a", "b"]))) == []
+    old = evolve(set_enum("ActivityCreate", "content", ["a", "b"]))
+    (change,) = spec_breaking.breaking_changes(
+        old, evolve(set_enum("ActivityCreate", "content", ["a"]))
+    )
+    assert (change.where, change.rule) == (
+        f"{SCHEMAS}/ActivityCreate/properties/content/enum",
+        "request-property-enum-value-removed",
+    )
 
 
 # --- the escape: major bump + changelog entry ---------------------------------
@@ -378,6 +476,13 @@ def test_a_breaking_change_fails_with_one_line_naming_it(
         ("1.0.0", "- Removed the e-mail.", False),  # the entry does not name it
         ("1.0.0", "- Removed `Author.email`.", True),
         ("1.0.0", "- Removed /components/schemas/Author/properties/email.", True),
+        ("1.0.0", "- Removed `/components/schemas/Author/properties/email`.", True),
+        # the named change exactly: not a longer name, nor a passing unquoted mention
+        ("1.0.0", "- Added `Author.email_verified`.", False),
+        ("1.0.0", "- Author.email_verified is new.", False),
+        ("1.0.0", "- Removed Author.email.", False),
+        ("1.0.0", "- Removed /components/schemas/Author/properties/email_verified.", False),
+        ("1.0.0", "- Removed /components/schemas/Author/properties/email/format.", False),
     ],
 )
 def test_it_passes_only_with_a_major_bump_and_a_changelog_entry_naming_it(
@@ -390,3 +495,23 @@ def test_it_passes_only_with_a_major_bump_and_a_changelog_entry_naming_it(
 
 def test_the_checkout_has_no_unreleased_breaking_change() -> None:
     assert spec_breaking.main([]) == 0
+
+
+def test_path_parameters_are_paired_by_their_place_in_the_path() -> None:
+    def spec(path: str, *names: str) -> dict[str, Any]:
+        parameters = [
+            {"name": n, "in": "path", "required": True, "schema": {"type": "integer"}}
+            for n in names
+        ]
+        return {"paths": {path: {"get": {"parameters": parameters, "responses": {}}}}}
+
+    old = spec("/a/{x}/b/{y}", "x", "y")
+    new = spec("/a/{p}/b/{q}", "q", "p")  # declared in another order
+    found = {c.name: c.detail for c in spec_breaking.breaking_changes(old, new)}
+    assert found == {
+        "GET /a/{x}/b/{y} path parameter x": "GET /a/{x}/b/{y} path parameter x was renamed to "
+        "p (the keyword argument of the generated function changes)",
+        "GET /a/{x}/b/{y} path parameter y": "GET /a/{x}/b/{y} path parameter y was renamed to "
+        "q (the keyword argument of the generated function changes)",
+    }
+    assert spec_breaking.breaking_changes(old, spec("/a/{x}/b/{y}", "y", "x")) == []

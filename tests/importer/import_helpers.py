@@ -45,9 +45,16 @@ def copies(stored: Sequence[dict[str, object]]) -> collections.Counter[str]:
     return collections.Counter(str(a["content"]) for a in stored)
 
 
+def report_delimiter(path: Path) -> str:
+    """The worksheet's delimiter, as a spreadsheet finds it: from its header."""
+    header = path.read_text(encoding="utf-8-sig").partition("\n")[0]
+    return max(",;\t", key=header.count)
+
+
 def read_report(path: Path) -> list[dict[str, str]]:
-    """The worksheet's rows (it is written UTF-8 with a BOM, for Excel)."""
+    """The worksheet's rows (it is written UTF-8 with a BOM, for Excel, with the source
+    file's delimiter)."""
     if not path.exists():
         return []
     with path.open(newline="", encoding="utf-8-sig") as handle:
-        return list(csv.DictReader(handle))
+        return list(csv.DictReader(handle, delimiter=report_delimiter(path)))

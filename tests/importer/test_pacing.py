@@ -8,11 +8,28 @@ and how often it answered 429.
 from __future__ import annotations
 
 import heapq
+import inspect
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
-from spp_activities.importer.pacing import Pacer, Reply, parse_rate_headers
+from import_helpers import Run, numbered_rows, write_csv
+from spp_activities.importer import pacing, runner
+from spp_activities.importer.pacing import (
+    Budget,
+    Pacer,
+    Pause,
+    RefillEstimate,
+    Reply,
+    Spacing,
+    WindowEstimate,
+    parse_rate_headers,
+)
+from spp_activities.retry import RetryPolicy
+from spp_activities.sandbox import Sandbox
 
 
 class FakeClock:
@@ -72,7 +89,7 @@ def simulate(
     headers: bool = True,
 ) -> Result:
     clock = FakeClock()
-    pacer = Pacer(clock=clock)
+    pacer = Pacer(clock=clock, max_pause=60.0)
     events: list[tuple[float, int, str, tuple[float, ...]]] = []
     seq = 0
     for _ in range(workers):
@@ -162,7 +179,7 @@ def test_without_rate_headers_cubic_backoff_keeps_429s_rare_and_keeps_going() ->
 
 def test_unthrottled_server_is_not_paced() -> None:
     clock = FakeClock()
-    pacer = Pacer(clock=clock)
+    pacer = Pacer(clock=clock, max_pause=60.0)
     for _ in range(1000):
         assert pacer.reserve() == 0
         pacer.on_reply(Reply(clock.now))
@@ -171,7 +188,7 @@ def test_unthrottled_server_is_not_paced() -> None:
 
 def test_a_429_pauses_every_worker_for_retry_after() -> None:
     clock = FakeClock()
-    pacer = Pacer(clock=clock)
+    pacer = Pacer(clock=clock, max_pause=60.0)
     for _ in range(3):
         assert pacer.reserve() == 0
     pacer.on_reply(Reply(0.0, throttled=True, retry_after=2.5))
@@ -196,7 +213,7 @@ def test_retry_after_is_capped_and_a_missing_one_gets_a_default() -> None:
 
 def test_one_congestion_episode_lowers_the_rate_once() -> None:
     clock = FakeClock()
-    pacer = Pacer(clock=clock)
+    pacer = Pacer(clock=clock, max_pause=60.0)
     for i in range(400):  # 200 requests/s for 2 s: a measured send rate
         clock.now = i * 0.005
         pacer.reserve()
@@ -220,7 +237,7 @@ def test_one_congestion_episode_lowers_the_rate_once() -> None:
 
 def test_spent_budget_holds_requests_until_replies_come() -> None:
     clock = FakeClock()
-    pacer = Pacer(clock=clock)
+    pacer = Pacer(clock=clock, max_pause=60.0)
     assert pacer.reserve() == 0
     pacer.on_reply(Reply(0.0, limit=10, remaining=2))
     assert pacer.reserve() == 0
@@ -241,3 +258,95 @@ def test_parse_rate_headers(
 ) -> None:
     assert parse_rate_headers(headers) == expected
     assert parse_rate_headers(None) == (None, None)
+
+
+# ---------------------------------------------------------------- the pacer's pieces
+
+
+def test_each_piece_of_the_pacer_names_its_one_job_in_one_line() -> None:
+    pieces = [
+        c
+        for _, c in inspect.getmembers(pacing, inspect.isclass)
+        if c.__module__ == pacing.__name__ and c is not Reply
+    ]
+    assert len(pieces) >= 8  # Pause, Budget, WindowEstimate, RefillEstimate, ...
+    for piece in pieces:
+        doc = inspect.getdoc(piece) or ""
+        assert doc, piece
+        assert "\n" not in doc.split("\n\n")[0], piece
+
+
+def test_the_pause_holds_until_retry_after_capped() -> None:
+    pause = Pause(max_pause=5.0, default_pause=1.0)
+    assert pause.left(0.0) == 0
+    pause.on_throttled(0.0, 3.0)
+    pause.on_throttled(1.0, None)  # shorter: the longer pause stands
+    assert pause.left(1.0) == pytest.approx(2.0)
+    pause.on_throttled(1.0, 86_400)
+    assert pause.left(1.0) == pytest.approx(5.0)
+    assert pause.left(6.0) == 0
+
+
+def test_the_window_estimate_learns_the_length_from_resets() -> None:
+    """`Remaining` jumps back up every 2 s: a fixed window of about 2 s."""
+    window = WindowEstimate()
+    for second in range(5):
+        for i in range(10):
+            sent = 2.0 * second + 0.01 * i
+            assert not window.observe(sent + 0.001, Reply(sent), 10, 9 - i, None)
+    assert window.length == pytest.approx(2.0)
+    assert window.end() == pytest.approx(8.0 + 2.0 + 0.02)
+    # then no reset for several windows, with budget to spare: not a fixed window
+    assert window.observe(20.0, Reply(19.9), 10, 3, None)
+    assert window.length is None
+
+
+def test_the_refill_estimate_learns_a_buckets_rate() -> None:
+    """A bucket of 100 refilling at 20/s, drained at 50/s: `Remaining` falls 30 a second."""
+    refill = RefillEstimate(period=1.0, min_rate=0.5)
+    for i in range(1, 101):
+        now = i * 0.02
+        refill.observe(now, 100, round(99 - 0.6 * i), accepted=i)
+    assert refill.rate == pytest.approx(20.0, rel=0.1)
+
+
+def test_the_budget_holds_a_spent_window_to_its_end_then_refills() -> None:
+    budget, window = Budget(), WindowEstimate()
+    for start in (0.0, 1.0, 2.0):
+        window.observe(start, Reply(start), 5, 4, None)
+        window.observe(start + 0.5, Reply(start + 0.5), 5, 0, None)
+    budget.observe(5, 0, throttled=False)
+    assert budget.wait(2.6, in_flight=0, window=window) == pytest.approx(1.01 - 0.6)
+    assert budget.wait(3.02, in_flight=0, window=window) == 0
+    assert budget.remaining == 5
+
+
+def test_spacing_spreads_sends_at_the_rate() -> None:
+    spacing = Spacing()
+    assert [spacing.take(0.0, 10.0) for _ in range(3)] == [0, 0, 0]  # a little slack
+    assert spacing.take(0.0, 10.0) == pytest.approx(0.1)
+    assert spacing.take(0.1, 10.0) == 0
+    assert spacing.take(0.1, 10.0) == pytest.approx(0.1)
+    assert spacing.take(0.1, None) == 0  # no rate: no spacing
+
+
+def test_the_runs_pause_is_capped_by_its_retry_policy(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    run_cli: Callable[..., Run],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One number: a Retry-After the policy does not wait out does not pause the run longer."""
+    made: list[Pacer] = []
+
+    class Recorded(Pacer):
+        def __init__(self, **options: Any) -> None:
+            super().__init__(**options)
+            made.append(self)
+
+    monkeypatch.setattr(runner, "IMPORT_RETRY_POLICY", RetryPolicy(retry_after_max=7.0))
+    monkeypatch.setattr(runner, "Pacer", Recorded)
+    path = write_csv(tmp_path / "notes.csv", numbered_rows(2), ["client_id", "content"])
+    result = run_cli(["import", path], workspace=sandbox.workspace_url, token=sandbox.token)
+    assert result.code == 0, result.out + result.err
+    assert [pacer.pause.max_pause for pacer in made] == [7.0]

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import csv
 import signal
+import socket
 import sqlite3
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from import_helpers import Run, copies, numbered_rows, read_report, write_csv
-from spp_activities.sandbox import Sandbox
+from import_helpers import Run, copies, numbered_rows, read_report, report_delimiter, write_csv
+from spp_activities.sandbox import Sandbox, SandboxOptionError
 from test_reliability import start_import, wait_for_created
 
 FAULTS = {"429": 0.003, "503": 0.02, "500": 0.03, "reset": 0.02, "reset-after": 0.03}
@@ -44,6 +47,27 @@ def messy_rows(count: int) -> list[tuple[str, str, str]]:
             client = "999999"  # no such client: 404
         rows.append((client, content, f"crm-{i}"))
     return rows
+
+
+def restart_on_its_port(
+    old: Sandbox, start: Callable[..., Sandbox], *, tries: int = 100, **options: Any
+) -> Sandbox:
+    """Stop `old` and start a sandbox with `options` at the same address.
+
+    A journal stays with its workspace, so a resumed import must find the same URL. In
+    the instant the port is free, another process may take it (as the local port of a
+    connection, or a test's server on port 0): try again, a bounded number of times,
+    rather than fail."""
+    port = old.port
+    old.stop()
+    for attempt in range(tries):
+        try:
+            return start(port=port, **options)
+        except SandboxOptionError:
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.1)
+    raise AssertionError("unreachable")
 
 
 def write_export(path: Path, rows: list[tuple[str, str, str]]) -> Path:
@@ -108,8 +132,6 @@ def test_the_trial_replayed(
     assert sum(faulty.stats()["by_fault"].values()) >= 20  # the faults really happened
     stored = copies(faulty.activities())
     assert max(stored.values()) == 1  # nothing sent twice so far
-    port = faulty.port
-    faulty.stop()
 
     # fill the worksheet in from the sandbox's truth, and apply it
     chosen = decide_from_truth(report, set(stored), contents)
@@ -127,7 +149,7 @@ def test_the_trial_replayed(
     assert "is not undecided" in again.err
 
     # the last run, against the same workspace, healthy now
-    healthy = sandbox_factory(db=db, port=port)
+    healthy = restart_on_its_port(faulty, sandbox_factory, db=db)
     final = run_cli(["import", path], workspace=healthy.workspace_url, token=healthy.token)
     assert final.code == 0, final.out + final.err
     assert healthy.stats()["requests"] == chosen["send"]  # only the rows decided `send`
@@ -149,16 +171,8 @@ def run_with_problems(
     return path, tmp_path / "notes.csv.spp-import-report.csv"
 
 
-def read_sheet(report: Path) -> list[dict[str, str]]:
-    """The worksheet's rows, comma- or semicolon-separated."""
-    text = report.read_text(encoding="utf-8-sig")
-    delimiter = ";" if text.splitlines()[0].count(";") > text.splitlines()[0].count(",") else ","
-    with report.open(newline="", encoding="utf-8-sig") as handle:
-        return list(csv.DictReader(handle, delimiter=delimiter))
-
-
 def fill(report: Path, decisions: dict[str, str]) -> None:
-    records = read_sheet(report)
+    records = read_report(report)
     for record in records:
         record["decision"] = decisions.get(record["row"], "")
     with report.open("w", newline="", encoding="utf-8") as handle:
@@ -215,7 +229,7 @@ def test_a_decision_that_cannot_apply_refuses_the_whole_report(
 ) -> None:
     path, report = run_with_problems(sandbox, tmp_path, run_cli)
     fill(report, {"6": "skip"})
-    records = read_sheet(report)
+    records = read_report(report)
     if "1" in decisions:  # a row that was created: put it in the worksheet by hand
         db = sqlite3.connect(tmp_path / "notes.csv.spp-import.sqlite")
         (digest,) = db.execute("SELECT digest FROM rows WHERE number = 1").fetchone()
@@ -387,3 +401,128 @@ def test_an_applied_worksheet_is_not_kept_by_the_next_run(
     assert done.code == 0
     assert "kept as" not in done.out
     assert list(tmp_path.glob("*report*")) == []
+
+
+def test_a_sandbox_restarts_on_its_port_once_another_process_lets_go_of_it(
+    sandbox_factory: Callable[..., Sandbox],
+) -> None:
+    """The trial's restart does not fail when the port is taken for a while."""
+    squatter = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    squatter.bind(("127.0.0.1", 0))
+    squatter.listen()
+    old = Sandbox(port=squatter.getsockname()[1])  # stopped, as after the faulty run
+    attempts = 0
+
+    def start(**options: Any) -> Sandbox:
+        nonlocal attempts
+        attempts += 1
+        try:
+            return sandbox_factory(**options)
+        finally:
+            if attempts == 2:
+                squatter.close()  # the other process lets go of the port
+
+    try:
+        again = restart_on_its_port(old, start)
+    finally:
+        squatter.close()
+    assert attempts == 3
+    assert again.port == old.port
+    assert again.running
+
+
+FORMULAS = ['=HYPERLINK("http://x","y")', "+1+2", "-2+3", "@SUM(A1:A9)", "\t=1+1", "\r=1+1"]
+
+
+def test_cells_a_spreadsheet_would_run_are_neutralised_and_the_worksheet_still_applies(
+    sandbox: Sandbox, tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
+    """CSV injection (OWASP): text from the file that starts with = + - @, a tab or a CR is
+    shown with a leading ' in the worksheet; --apply still finds every row."""
+    rows: list[tuple[object, str, str]] = [(1, "fine", "k-ok")]
+    rows += [(999_999, formula, f"k-{n}") for n, formula in enumerate(FORMULAS)]  # 404
+    rows += [("=1+1", "a bad id", "=cmd|'/c calc'!A0"), (2, "-", "@key")]  # invalid, created
+    path = write_csv(tmp_path / "notes.csv", rows, ["client_id", "content", "key"])
+    env = {"workspace": sandbox.workspace_url, "token": sandbox.token}
+    result = run_cli(["import", path], **env)
+    assert result.code == 8, result.out + result.err
+    report = tmp_path / "notes.csv.spp-import-report.csv"
+    records = {r["row"]: r for r in read_report(report)}
+    assert [records[str(n + 2)]["content"] for n in range(len(FORMULAS))] == [
+        "'" + formula for formula in FORMULAS
+    ]
+    bad_id = records[str(len(FORMULAS) + 2)]
+    assert (bad_id["client_id"], bad_id["key"]) == ("'=1+1", "'=cmd|'/c calc'!A0")
+    assert bad_id["content"] == "a bad id"  # only what would run is changed
+    assert records["2"]["key"] == "k-0"
+
+    fill(report, {number: "skip" for number in records})
+    applied = run_cli(["import", path, "--apply", report])
+    assert applied.code == 0, applied.err
+    assert f"skip {len(records)} (left out for good); 0 row(s) stay undecided" in applied.out
+    done = run_cli(["import", path], **env)
+    assert done.code == 0, done.out + done.err
+    assert sorted(a["content"] for a in sandbox.activities()) == ["-", "fine"]
+
+
+@pytest.mark.parametrize(
+    ("name", "delimiter", "flag", "expected"),
+    [
+        ("notes.csv", ",", None, ","),
+        ("notes.csv", ";", None, ";"),
+        ("notes.csv", "\t", None, "\t"),
+        ("notes.csv", ";", "semicolon", ";"),
+        ("notes.csv", "|", "|", ","),  # --apply would not find `|`: comma
+        ("notes.jsonl", None, None, ","),
+    ],
+)
+def test_the_worksheet_has_the_source_files_delimiter(
+    tmp_path: Path,
+    run_cli: Callable[..., Run],
+    name: str,
+    delimiter: str | None,
+    flag: str | None,
+    expected: str,
+) -> None:
+    """So that the spreadsheet the file came from opens the worksheet in columns."""
+    path = tmp_path / name
+    if delimiter is None:
+        path.write_text('{"client_id": "x", "content": "a, b; c"}\n', encoding="utf-8")
+    else:
+        path.write_text(f'client_id{delimiter}content\nx{delimiter}"a, b; c"\n', "utf-8")
+    report = tmp_path / "report.csv"
+    args = ["import", path, "--dry-run", "--report", report]
+    result = run_cli([*args, "--delimiter", flag] if flag else args)
+    assert result.code == 8, result.err
+    header = report.read_text(encoding="utf-8-sig").splitlines()[0]
+    columns = "row line key client_id content outcome http_status reason may_exist journal"
+    assert header == expected.join([*columns.split(), "row_digest", "decision"])
+    assert [r["content"] for r in read_report(report)] == ["a, b; c"]
+
+
+def test_a_semicolon_cp1252_exports_worksheet_opens_in_columns_and_applies(
+    sandbox: Sandbox, tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
+    """Issue 12's European Excel user: the worksheet is `;`-separated like the export."""
+    path = tmp_path / "export.csv"
+    lines = ["Client_ID;Content", "1;Rückruf wegen Rechnung", 'x;"Größe; ungültig"']
+    lines.append("999999;Grüße an Frau Müller")
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
+    env = {"workspace": sandbox.workspace_url, "token": sandbox.token}
+    result = run_cli(["import", path, "--encoding", "cp1252"], **env)
+    assert result.code == 8, result.out + result.err
+    report = tmp_path / "export.csv.spp-import-report.csv"
+    assert report_delimiter(report) == ";"
+    records = read_report(report)
+    assert [(r["client_id"], r["content"]) for r in records] == [
+        ("x", "Größe; ungültig"),
+        ("999999", "Grüße an Frau Müller"),
+    ]
+    fill(report, {"2": "skip", "3": "skip"})
+    # --apply reads the file too (to match each row's digest): in its encoding.
+    refused = run_cli(["import", path, "--apply", report])
+    assert refused.code == 2
+    assert "try --encoding cp1252" in refused.err
+    assert run_cli(["import", path, "--encoding", "cp1252", "--apply", report]).code == 0
+    done = run_cli(["import", path, "--encoding", "cp1252"], **env)
+    assert done.code == 0, done.out + done.err

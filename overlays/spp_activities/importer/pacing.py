@@ -1,35 +1,39 @@
 """Pacing the import: one shared pacer decides when the next request may leave.
 
-Three mechanisms, all shared by every worker of a run:
-
-* **Pause.** A 429 stops the whole run until its `Retry-After` has passed
-  (capped), not only the request that got it.
-* **Budget (when the server sends `X-RateLimit-Limit` / `X-RateLimit-Remaining`).**
-  The last `Remaining` minus the requests still in flight is what the server
-  will still take; at zero nothing is sent until the throttle's window must
-  have ended (or, for other throttles, except one probe now and then).
-  A fixed window like Laravel's (a window opens at the first request and
-  admits `Limit` requests) shows as `Remaining` jumping back up; the median
-  time between such resets (less half a request interval: a window opens at
-  the first request after the last one ended) is the window's length, and
-  requests are spread evenly at 99% of `Limit` per window; a window whose
-  budget is spent anyway is waited out to its end, not probed. A throttle that refills continuously
-  (a token bucket) shows no resets; its refill rate is estimated from how
-  `Remaining` moves while requests are accepted, and a proportional
-  controller on the bucket's level spends a full bucket faster and matches
-  the refill once it is low. Either way a run keeps to the throttle's rate
-  with almost no 429s.
-* **Adaptive rate (without those headers).** A token bucket whose rate
-  follows CUBIC, like the AWS SDKs' "adaptive" retry mode: on a 429 the rate
-  drops to `beta` times the measured send rate, then grows back along a cubic
-  curve that flattens near the rate of the last throttle and probes beyond it.
-  One congestion episode lowers the rate once: 429s for requests sent before
-  the last decrease do not lower it again.
-
 The pacer only paces: whether a failed request is sent again, and after how
 long, is the importer's `RetryPolicy`'s business (`retry.py`), as for the
-client. The class is synchronous and takes a clock, so that it can be tested
-with a fake one; `AsyncPacer` adds the waiting.
+client; the pause after a 429 stops at that policy's `retry_after_max`.
+
+`Pacer` puts together pieces that each do one thing:
+
+* `Pause`: after a 429, nothing is sent by any worker until its
+  `Retry-After` has passed (capped).
+* `Budget`: with `X-RateLimit-Limit` / `X-RateLimit-Remaining`, the last
+  `Remaining` less the requests in flight is what the server will still take;
+  once it is spent, nothing is sent until the window must have ended, or
+  (for other throttles) except one probe now and then.
+* `WindowEstimate`: a fixed window like Laravel's (a window opens at the first
+  request and admits `Limit` requests) shows as `Remaining` jumping back up;
+  the median time between such resets is the window's length.
+* `RefillEstimate`: a throttle that refills continuously (a token bucket)
+  shows no resets; its refill rate is estimated from how `Remaining` moves
+  while requests are accepted.
+* `CubicRate`: without those headers, the rate follows CUBIC, like the AWS
+  SDKs' "adaptive" retry mode: on a 429 it drops to `beta` times the measured
+  send rate (`SendMeter`), then grows back along a cubic curve that flattens
+  near the rate of the last throttle and probes beyond it. One congestion
+  episode lowers the rate once.
+* `RateControl`: chooses the send rate from what was learnt: 99% of `Limit`
+  per fixed window, spread evenly; a proportional controller on a token
+  bucket's level (a full bucket is spent faster, the refill matched once it
+  is low); else CUBIC.
+* `Spacing`: spaces sends evenly at that rate.
+
+Either way a run keeps to the throttle's rate with almost no 429s. Written
+here rather than taken from a library: the rate limiters on PyPI (aiolimiter,
+limits, pyrate-limiter) enforce a rate they are given; none learns the
+server's from its replies. The classes are synchronous and take a clock, so
+that they can be tested with a fake one; `AsyncPacer` adds the waiting.
 """
 
 from __future__ import annotations
@@ -76,64 +80,304 @@ def parse_rate_headers(headers: object) -> tuple[int | None, int | None]:
     return number("X-RateLimit-Limit"), number("X-RateLimit-Remaining")
 
 
+class Pause:
+    """Holds every worker after a 429 until its `Retry-After` (capped) has passed."""
+
+    def __init__(self, max_pause: float, default_pause: float) -> None:
+        self.max_pause = max_pause
+        self.default_pause = default_pause  # when the 429 has no Retry-After
+        self.until = -math.inf
+
+    def left(self, now: float) -> float:
+        """Seconds the run is still paused (0: not paused)."""
+        return self.until - now if now < self.until else 0.0
+
+    def on_throttled(self, now: float, retry_after: float | None) -> None:
+        pause = self.default_pause if retry_after is None else retry_after
+        pause = min(max(pause, 0.0), self.max_pause)
+        self.until = max(self.until, now + pause)
+
+
+class WindowEstimate:
+    """Learns a fixed window's length from the times `Remaining` jumps back up."""
+
+    def __init__(self) -> None:
+        self.length: float | None = None
+        self.opened: float | None = None  # send time of the request that opened the window
+        self.opened_seen_at = -math.inf  # when its reply came
+        self._level: int | None = None  # `Remaining` of the last reply of this window
+        self._throttled_since_reset = False  # a pause makes the next gap meaningless
+        self._gaps: deque[float] = deque(maxlen=8)  # the last few times between resets
+
+    def end(self) -> float | None:
+        """When the current window must have ended (a little after), if it is known."""
+        if self.length is None or self.opened is None:
+            return None
+        return self.opened + self.length + max(0.01, 0.01 * self.length)
+
+    def observe(
+        self, now: float, reply: Reply, limit: int, remaining: int, rate: float | None
+    ) -> bool:
+        """Learn from one reply with budget headers; True if the throttle turned out not to
+        be a fixed window (no reset for several windows, and budget to spare)."""
+        if not reply.throttled and (self.opened is None or reply.sent_at >= self.opened):
+            # Replies to requests sent before the last reset may come from the old
+            # window: they neither start a window nor serve as the baseline.
+            baseline = 0 if self._level is None else self._level
+            if remaining - baseline >= max(2, limit // 2):
+                self._on_reset(now, reply.sent_at, rate)
+            self._level = remaining
+        if reply.throttled:
+            self._throttled_since_reset = True
+        if (
+            self.length is not None
+            and self.opened is not None
+            and reply.sent_at - self.opened > 2.5 * self.length
+            and remaining > limit // 4
+        ):
+            # Not a fixed window (e.g. a token bucket refilling continuously).
+            self.length = None
+            self._gaps.clear()
+            self.opened = None
+            return True
+        return False
+
+    def _on_reset(self, now: float, sent_at: float, rate: float | None) -> None:
+        """`Remaining` jumped back up: a new window opened (or a bucket refilled while idle).
+
+        The median of the last few times between two such jumps estimates the
+        window's length (a window opens at the first request after the last one
+        ended, so each time is the length plus up to one request interval; the
+        median stays clear of the jitter that makes single gaps short).
+        """
+        if self.opened is not None and not self._throttled_since_reset:
+            gap = sent_at - self.opened
+            if gap > 0:
+                self._gaps.append(gap)
+                length = statistics.median(self._gaps)
+                if rate is not None:
+                    # A window opens at the first request after the last one ended: on
+                    # average half a request interval after it, which is not the window.
+                    length = max(min(self._gaps), length - 0.5 / rate)
+                self.length = length
+        self.opened = sent_at
+        self.opened_seen_at = now
+        self._throttled_since_reset = False
+
+
+class RefillEstimate:
+    """Estimates a continuously refilling throttle's tokens per second from `Remaining`."""
+
+    def __init__(self, period: float, min_rate: float) -> None:
+        self.period = period  # the shortest time one estimate spans
+        self.min_rate = min_rate
+        self.rate: float | None = None
+        self._anchor: tuple[float, int, int] | None = None  # (time, remaining, accepted)
+
+    def restart(self) -> None:
+        """Measure from the next reply on (what came before may be stale)."""
+        self._anchor = None
+
+    def on_throttled(self) -> None:
+        if self.rate is not None:
+            self.rate *= 0.9
+
+    def observe(self, now: float, limit: int, remaining: int, accepted: int) -> None:
+        """Learn from one reply: `accepted` counts every request the server took so far.
+
+        What the server took plus how much `Remaining` rose since the anchor, over
+        the time since, is the refill; a full bucket says nothing about it."""
+        anchor = self._anchor
+        if anchor is None or remaining >= limit or anchor[1] >= limit:
+            self._anchor = (now, remaining, accepted)
+        elif now - anchor[0] >= self.period:
+            gained = remaining - anchor[1] + (accepted - anchor[2])
+            estimate = max(gained / (now - anchor[0]), self.min_rate)
+            self.rate = estimate if self.rate is None else 0.5 * self.rate + 0.5 * estimate
+            self._anchor = (now, remaining, accepted)
+
+
+class Budget:
+    """What the server will still take, and how long to hold off once that is spent.
+
+    What it will take is its last `Remaining` less the requests in flight."""
+
+    def __init__(self) -> None:
+        self.limit: int | None = None
+        self.remaining: int | None = None
+        self.last_answer = -math.inf
+        self.probe_interval = 0.05
+
+    def observe(self, limit: int, remaining: int, throttled: bool) -> None:
+        self.limit = limit
+        self.remaining = remaining
+        if throttled:
+            self.probe_interval = min(self.probe_interval * 2, 1.0)
+
+    def wait(self, now: float, in_flight: int, window: WindowEstimate) -> float:
+        """0 when the budget allows one more request now; else seconds to hold off."""
+        if self.remaining is None or self.remaining - in_flight > 0:
+            return 0.0
+        end = window.end()
+        if end is not None:
+            # A fixed window whose budget is spent: wait for its end (its first
+            # request's send time plus its length, and a little), then a new one opens.
+            if now < end:
+                return end - now
+            assert self.limit is not None
+            self.remaining = self.limit
+            return 0.0
+        # The server's budget is spent: wait for replies, or probe with one request.
+        if in_flight > 0:
+            return self.probe_interval
+        probe_at = self.last_answer + self.probe_interval
+        if window.opened is not None:
+            # Do not knock before the current window must have ended; before its
+            # length is known, assume at least a second (no throttle uses less).
+            probe_at = max(probe_at, window.opened_seen_at + 1.0)
+        return probe_at - now if now < probe_at else 0.0
+
+
+class SendMeter:
+    """Measures the rate at which requests leave (half-second buckets, smoothed)."""
+
+    def __init__(self) -> None:
+        self.rate = 0.0
+        self._bucket_start = -math.inf
+        self._bucket_count = 0
+
+    def count(self, now: float) -> None:
+        bucket = math.floor(now * 2) / 2
+        if bucket > self._bucket_start:
+            if self._bucket_start > -math.inf:
+                rate = self._bucket_count / (bucket - self._bucket_start)
+                self.rate = rate * 0.8 + self.rate * 0.2
+            self._bucket_start = bucket
+            self._bucket_count = 0
+        self._bucket_count += 1
+
+
+class CubicRate:
+    """The send rate without budget headers: cut on a 429, regrown along a cubic curve."""
+
+    def __init__(self, beta: float, scale: float, min_rate: float) -> None:
+        self.beta = beta
+        self.scale = scale
+        self.min_rate = min_rate
+        self.last_throttle = -math.inf
+        self._last_max_rate = 0.0
+        self._k = 0.0
+
+    @property
+    def throttled_before(self) -> bool:
+        return self.last_throttle > -math.inf
+
+    def decrease(
+        self, now: float, sent_at: float, rate: float | None, measured: float
+    ) -> float | None:
+        """The rate after a 429 for a request sent at `sent_at`; None: unchanged (the same
+        congestion episode as the last decrease)."""
+        if sent_at < self.last_throttle:
+            return None
+        current = measured if rate is None else min(measured, rate)
+        if current <= 0:
+            current = rate or self.min_rate * 2
+        self._last_max_rate = current
+        self._k = (current * (1 - self.beta) / self.scale) ** (1 / 3)
+        self.last_throttle = now
+        return max(self.min_rate, current * self.beta)
+
+    def grow(self, now: float, measured: float) -> float:
+        """The rate some time after the last decrease."""
+        target = self.scale * (now - self.last_throttle - self._k) ** 3 + self._last_max_rate
+        if measured > 0:
+            target = min(target, 2 * measured)
+        return max(self.min_rate, target)
+
+
+class RateControl:
+    """Chooses the send rate from what was learnt of the throttle (None: no limit)."""
+
+    def __init__(
+        self, *, beta: float, scale: float, min_rate: float, gain: float, window_share: float
+    ) -> None:
+        self.min_rate = min_rate
+        self.gain = gain
+        self.window_share = window_share
+        self.cubic = CubicRate(beta, scale, min_rate)
+        self.rate: float | None = None
+
+    def spread_over_window(self, limit: int, window: float) -> None:
+        """A fixed window: `window_share` of `limit` requests, evenly over each window."""
+        self.rate = max(self.min_rate, self.window_share * limit / window)
+
+    def follow_refill(self, refill: float, limit: int, level: int) -> None:
+        """A token bucket at `level`: spend a full one faster, match the refill once low."""
+        setpoint = max(1.0, 0.1 * limit)
+        self.rate = max(self.min_rate, refill + self.gain * (level - setpoint))
+
+    def on_throttled(self, now: float, sent_at: float, measured: float) -> None:
+        """A 429 without budget headers: CUBIC's decrease."""
+        rate = self.cubic.decrease(now, sent_at, self.rate, measured)
+        if rate is not None:
+            self.rate = rate
+
+    def on_accepted(self, now: float, measured: float) -> None:
+        """An accepted request without budget headers: CUBIC's growth, once throttled."""
+        if self.cubic.throttled_before:
+            self.rate = self.cubic.grow(now, measured)
+
+
+class Spacing:
+    """Spaces sends evenly at a given rate."""
+
+    def __init__(self) -> None:
+        self._next_slot = -math.inf
+
+    def take(self, now: float, rate: float | None) -> float:
+        """0 when a request may go now at `rate` (None: any rate); else seconds to wait."""
+        if rate is None:
+            return 0.0
+        interval = 1.0 / rate
+        if now < self._next_slot - interval:
+            return self._next_slot - interval - now
+        self._next_slot = max(self._next_slot, now - interval) + interval
+        return 0.0
+
+
 class Pacer:
-    """Decides, for the whole run, when the next request may be sent."""
+    """Decides, for the whole run, when the next request may be sent.
+
+    `max_pause` is the longest `Retry-After` waited out: the retry policy's
+    `retry_after_max`, which also decides whether the row is sent again."""
 
     def __init__(
         self,
         *,
+        max_pause: float,
         clock: Clock = time.monotonic,
         beta: float = 0.7,
         scale: float = 0.4,
         min_rate: float = 0.5,
-        max_pause: float = 60.0,
         default_pause: float = 1.0,
         estimate_window: float = 1.0,
         gain: float = 4.0,
         window_share: float = 0.99,
     ) -> None:
         self._clock = clock
-        self.beta = beta
-        self.scale = scale
-        self.min_rate = min_rate
-        self.max_pause = max_pause
-        self.default_pause = default_pause
-        self.estimate_window = estimate_window
-        self.gain = gain
-        # shared pause (Retry-After)
-        self.paused_until = -math.inf
-        # spacing of sends (None: as fast as the workers go)
-        self.rate: float | None = None
-        self._next_slot = -math.inf
-        # in-flight accounting
+        self.pause = Pause(max_pause, default_pause)
+        self.budget = Budget()
+        self.window = WindowEstimate()
+        self.refill = RefillEstimate(estimate_window, min_rate)
+        self.meter = SendMeter()
+        self.control = RateControl(
+            beta=beta, scale=scale, min_rate=min_rate, gain=gain, window_share=window_share
+        )
+        self.spacing = Spacing()
         self.sent = 0
         self.answered = 0
-        # header mode: the server's budget
-        self.limit: int | None = None
-        self.remaining: int | None = None
-        self.refill: float | None = None  # estimated tokens per second
-        self._accepted = 0
-        self._anchor: tuple[float, int, int] | None = None  # (time, remaining, accepted)
-        self._last_answer = -math.inf
-        self._probe_interval = 0.05
-        # fixed windows (Laravel-style): their length, estimated from `Remaining` resets
-        self.window: float | None = None
-        self.window_share = window_share
-        self._last_reset: float | None = None
-        self._window_level: int | None = None
-        self._throttled_since_reset = False  # a pause makes the next gap meaningless
-        self._gaps: deque[float] = deque(maxlen=8)  # the last few times between resets
-        self._reset_seen_at = -math.inf
-        # CUBIC mode
-        self._last_max_rate = 0.0
-        self._last_throttle = -math.inf
-        self._k = 0.0
-        self._measured = 0.0
-        self._bucket_start = -math.inf
-        self._bucket_count = 0
+        self.accepted = 0
         self.throttles = 0
-
-    # ------------------------------------------------------------ sending
 
     def now(self) -> float:
         return self._clock()
@@ -142,6 +386,11 @@ class Pacer:
     def in_flight(self) -> int:
         return self.sent - self.answered
 
+    @property
+    def rate(self) -> float | None:
+        """Requests per second the pacer keeps to (None: as fast as the workers go)."""
+        return self.control.rate
+
     def reserve(self) -> float:
         """0 when a request may go now (and count it as sent); else seconds to wait.
 
@@ -149,164 +398,52 @@ class Pacer:
         then ask again.
         """
         now = self._clock()
-        if now < self.paused_until:
-            return self.paused_until - now
-        if self.remaining is not None and self.remaining - self.in_flight <= 0:
-            if self.window is not None and self._last_reset is not None:
-                # A fixed window whose budget is spent: wait for its end (its first
-                # request's send time plus its length, and a little), then a new one opens.
-                end = self._last_reset + self.window + max(0.01, 0.01 * self.window)
-                if now < end:
-                    return end - now
-                assert self.limit is not None
-                self.remaining = self.limit
-            else:
-                # The server's budget is spent: wait for replies, or probe with one request.
-                if self.in_flight > 0:
-                    return self._probe_interval
-                probe_at = self._last_answer + self._probe_interval
-                if self._last_reset is not None:
-                    # Do not knock before the current window must have ended; before its
-                    # length is known, assume at least a second (no throttle uses less).
-                    probe_at = max(probe_at, self._reset_seen_at + 1.0)
-                if now < probe_at:
-                    return probe_at - now
-        if self.rate is not None:
-            interval = 1.0 / self.rate
-            if now < self._next_slot - interval:
-                return self._next_slot - interval - now
-            self._next_slot = max(self._next_slot, now - interval) + interval
-        self._count_send(now)
-        return 0.0
-
-    def _count_send(self, now: float) -> None:
+        delay = self.pause.left(now) or self.budget.wait(now, self.in_flight, self.window)
+        if not delay:
+            delay = self.spacing.take(now, self.control.rate)
+        if delay:
+            return delay
         self.sent += 1
-        bucket = math.floor(now * 2) / 2
-        if bucket > self._bucket_start:
-            if self._bucket_start > -math.inf:
-                rate = self._bucket_count / (bucket - self._bucket_start)
-                self._measured = rate * 0.8 + self._measured * 0.2
-            self._bucket_start = bucket
-            self._bucket_count = 0
-        self._bucket_count += 1
-
-    # ------------------------------------------------------------ replies
+        self.meter.count(now)
+        return 0.0
 
     def on_reply(self, reply: Reply) -> None:
         now = self._clock()
         self.answered += 1
-        self._last_answer = now
+        self.budget.last_answer = now
         if reply.throttled:
             self.throttles += 1
-            pause = self.default_pause if reply.retry_after is None else reply.retry_after
-            pause = min(max(pause, 0.0), self.max_pause)
-            self.paused_until = max(self.paused_until, now + pause)
+            self.pause.on_throttled(now, reply.retry_after)
         else:
-            self._accepted += 1
+            self.accepted += 1
         if reply.remaining is not None and reply.limit is not None:
-            self._on_budget(now, reply)
+            self._learn_budget(now, reply, reply.limit)
         elif reply.throttled:
-            self._cubic_decrease(now, reply.sent_at)
-        elif self._last_throttle > -math.inf and self.remaining is None:
-            self._cubic_grow(now)
+            self.control.on_throttled(now, reply.sent_at, self.meter.rate)
+        elif self.budget.remaining is None:
+            self.control.on_accepted(now, self.meter.rate)
 
     def on_failure(self) -> None:
         """A request ended without a reply (network error): it is no longer in flight."""
         self.answered += 1
-        self._last_answer = self._clock()
+        self.budget.last_answer = self._clock()
 
-    # header mode
-
-    def _on_budget(self, now: float, reply: Reply) -> None:
+    def _learn_budget(self, now: float, reply: Reply, limit: int) -> None:
         assert reply.remaining is not None
-        assert reply.limit is not None
-        limit = reply.limit
         remaining = 0 if reply.throttled else reply.remaining
-        self.limit = limit
-        self.remaining = remaining
-        if not reply.throttled and (self._last_reset is None or reply.sent_at >= self._last_reset):
-            # Replies to requests sent before the last reset may come from the old
-            # window: they neither start a window nor serve as the baseline.
-            baseline = self._window_level
-            if remaining - (0 if baseline is None else baseline) >= max(2, limit // 2):
-                self._on_window_reset(now, reply.sent_at)
-            self._window_level = remaining
+        self.budget.observe(limit, remaining, reply.throttled)
         if reply.throttled:
-            self._throttled_since_reset = True
-            self._probe_interval = min(self._probe_interval * 2, 1.0)
-            if self.refill is not None:
-                self.refill *= 0.9
-        if (
-            self.window is not None
-            and self._last_reset is not None
-            and reply.sent_at - self._last_reset > 2.5 * self.window
-            and remaining > limit // 4
-        ):
-            # No reset for several windows and budget to spare: not a fixed window
-            # (e.g. a token bucket refilling continuously). Estimate its refill instead.
-            self.window = None
-            self._gaps.clear()
-            self._last_reset = None
-            self._anchor = None
-        if self.window is not None:
-            # A fixed window: spread `limit` requests evenly over each window.
-            self.rate = max(self.min_rate, self.window_share * limit / self.window)
+            self.refill.on_throttled()
+        if self.window.observe(now, reply, limit, remaining, self.control.rate):
+            self.refill.restart()
+        if self.window.length is not None:
+            self.control.spread_over_window(limit, self.window.length)
             return
-        anchor = self._anchor
-        if anchor is None or remaining >= limit or anchor[1] >= limit:
-            self._anchor = (now, remaining, self._accepted)
-        elif now - anchor[0] >= self.estimate_window:
-            gained = remaining - anchor[1] + (self._accepted - anchor[2])
-            estimate = max(gained / (now - anchor[0]), self.min_rate)
-            self.refill = estimate if self.refill is None else 0.5 * self.refill + 0.5 * estimate
-            self._anchor = (now, remaining, self._accepted)
-        if self.refill is not None:
-            setpoint = max(1.0, 0.1 * limit)
-            level = remaining - self.in_flight
-            self.rate = max(self.min_rate, self.refill + self.gain * (level - setpoint))
+        self.refill.observe(now, limit, remaining, self.accepted)
+        if self.refill.rate is not None:
+            self.control.follow_refill(self.refill.rate, limit, remaining - self.in_flight)
             if not reply.throttled:
-                self._probe_interval = min(max(1.0 / self.refill, 0.005), 1.0)
-
-    def _on_window_reset(self, now: float, sent_at: float) -> None:
-        """`Remaining` jumped back up: a new window opened (or a bucket refilled while idle).
-
-        The median of the last few times between two such jumps estimates the
-        window's length (a window opens at the first request after the last one
-        ended, so each time is the length plus up to one request interval; the
-        median stays clear of the jitter that makes single gaps short).
-        """
-        if self._last_reset is not None and not self._throttled_since_reset:
-            gap = sent_at - self._last_reset
-            if gap > 0:
-                self._gaps.append(gap)
-                window = statistics.median(self._gaps)
-                if self.rate is not None:
-                    # A window opens at the first request after the last one ended: on
-                    # average half a request interval after it, which is not the window.
-                    window = max(min(self._gaps), window - 0.5 / self.rate)
-                self.window = window
-        self._last_reset = sent_at
-        self._reset_seen_at = now
-        self._throttled_since_reset = False
-
-    # CUBIC mode (no budget headers)
-
-    def _cubic_decrease(self, now: float, sent_at: float) -> None:
-        if sent_at < self._last_throttle:
-            return  # same congestion episode as the last decrease
-        current = self._measured if self.rate is None else min(self._measured, self.rate)
-        if current <= 0:
-            current = self.rate or self.min_rate * 2
-        self._last_max_rate = current
-        self._k = (current * (1 - self.beta) / self.scale) ** (1 / 3)
-        self._last_throttle = now
-        self.rate = max(self.min_rate, current * self.beta)
-
-    def _cubic_grow(self, now: float) -> None:
-        target = self.scale * (now - self._last_throttle - self._k) ** 3 + self._last_max_rate
-        if self._measured > 0:
-            target = min(target, 2 * self._measured)
-        self.rate = max(self.min_rate, target)
+                self.budget.probe_interval = min(max(1.0 / self.refill.rate, 0.005), 1.0)
 
 
 class AsyncPacer:

@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from spp_activities.errors import ConfigurationError
+from spp_activities import errors
 from spp_activities.importer import journal as jr
 from spp_activities.importer.earlier import ImportedBeforeError, check_not_imported_before
 from spp_activities.importer.output import (
@@ -71,7 +71,6 @@ from spp_activities.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from spp_activities.client import AsyncSPPClient
-    from spp_activities.errors import SPPError
 
 
 _DEFAULT_PORTS = {"https": 443, "http": 80}
@@ -160,6 +159,9 @@ def run_import(
             )
         if not report_path.parent.is_dir():  # else found only after the run, as a crash
             raise FileFormatError(f"--report: no such directory: {str(report_path.parent)!r}")
+        # A file in another encoding stops here, before sending (or applying: the
+        # decisions are matched to the file's rows by what they say).
+        source.check_decodes()
         if apply is not None:
             return _apply(source, state_path, apply, dry_run, out)
         settings = _Settings(
@@ -172,7 +174,6 @@ def run_import(
             out,
             err,
         )
-        source.check_decodes()  # a file in another encoding stops here, before sending
         if default_state and not state_path.exists():
             # A renamed or copied file would get a new journal: all its rows sent again.
             check_not_imported_before(source)
@@ -189,7 +190,7 @@ def run_import(
         FileFormatError,
         jr.JournalError,
         ImportedBeforeError,
-        ConfigurationError,
+        errors.ConfigurationError,
         WorksheetError,
     ) as exc:
         print(f"spp-activities: error: {exc}", file=err)
@@ -465,8 +466,9 @@ class _Runner:
         self.client = client
         self.tally = tally
         self.state = state
-        self.pacer = AsyncPacer(Pacer())
         self.retry = IMPORT_RETRY_POLICY
+        # A Retry-After the policy does not wait out does not pause the run longer either.
+        self.pacer = AsyncPacer(Pacer(max_pause=self.retry.retry_after_max))
         self.high_water = journal.high_water()
         self.ready: asyncio.Queue[Row | None] = asyncio.Queue()
         self.capacity = 2 * settings.concurrency
@@ -648,8 +650,6 @@ class _Runner:
 
     async def _send(self, row: Row) -> jr.Outcome:
         """Send one row until it has an outcome, re-sending only what the policy allows."""
-        from spp_activities import errors
-
         assert row.client_id is not None
         marked = False
         attempt = 0
@@ -688,10 +688,8 @@ class _Runner:
             await self.writer.call(self.journal.forget, [row])
         raise ImportStopped
 
-    def _tell_pacer(self, sent_at: float, exc: SPPError) -> None:
+    def _tell_pacer(self, sent_at: float, exc: errors.SPPError) -> None:
         """What the pacer needs from a failed request: throttled, and the budget headers."""
-        from spp_activities import errors
-
         if not isinstance(exc, errors.APIStatusError):
             self.pacer.on_failure()
             return
@@ -703,10 +701,8 @@ class _Runner:
             Reply(sent_at, throttled, exc.retry_after if throttled else None, limit, remaining)
         )
 
-    def _outcome_of(self, row: Row, exc: SPPError) -> jr.Outcome:
+    def _outcome_of(self, row: Row, exc: errors.SPPError) -> jr.Outcome:
         """The journal's outcome of a row whose last attempt failed (and is not retried)."""
-        from spp_activities import errors
-
         status = getattr(exc, "status_code", None)
         if isinstance(exc, errors.AuthenticationError | errors.PermissionDeniedError):
             self._stop(StopReason.AUTHENTICATION, exc)

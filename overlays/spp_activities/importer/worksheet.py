@@ -21,8 +21,18 @@ report of another journal (the `journal` column) or of an edited row (the
 row's digest in the journal and in the file), a decision for a row that is not
 undecided any more, and `send` for a row the next run would find invalid; it
 says what it will do before doing it, in one transaction. The report is
-written UTF-8 with a BOM (so that Excel shows the content as written) and may
-come back comma-, semicolon- or tab-separated, as a spreadsheet saves it.
+written UTF-8 with a BOM (so that Excel shows the content as written), with
+the source file's delimiter (a `;`-separated export gets a `;`-separated
+worksheet, which the same spreadsheet opens in columns; comma for JSONL and
+other delimiters), and may come back comma-, semicolon- or tab-separated, as a
+spreadsheet saves it.
+
+The worksheet is meant to be opened in a spreadsheet, so the text it copies
+from the file or the server (`key`, `client_id`, `content`, `reason`) must not
+run as a formula there (CSV injection): a cell starting with `=`, `+`, `-`,
+`@`, a tab or a carriage return gets a leading `'` (OWASP's advice). Those
+columns are for reading only; `--apply` finds rows by `row`, `journal` and
+`row_digest`, which are written exactly.
 """
 
 from __future__ import annotations
@@ -36,7 +46,7 @@ from pathlib import Path
 
 from spp_activities.importer import journal as jr
 from spp_activities.importer.output import Output
-from spp_activities.importer.rows import Row, Source, find_delimiter
+from spp_activities.importer.rows import DELIMITERS, Row, Source, find_delimiter
 
 CONTENT_SHOWN = 200
 COLUMNS = (
@@ -54,6 +64,8 @@ COLUMNS = (
     "decision",
 )
 _PROBLEMS_SHOWN = 5
+#: What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class Decision(StrEnum):
@@ -90,7 +102,7 @@ def write_worksheet(
     count = 0
     tmp = report_path.with_name(report_path.name + ".tmp")
     with tmp.open("w", newline="", encoding="utf-8-sig") as handle:
-        writer = csv.writer(handle)
+        writer = csv.writer(handle, delimiter=worksheet_delimiter(source))
         writer.writerow(COLUMNS)
         for row, entry in _undecided(source, journal, rows_in_file, dry_run):
             count += 1
@@ -99,12 +111,12 @@ def write_worksheet(
                 (
                     entry.number,
                     entry.line,
-                    entry.key or "",
-                    entry.client_id,
-                    "" if row is None else row.content[:CONTENT_SHOWN],
+                    shown(entry.key or ""),
+                    shown(entry.client_id),
+                    "" if row is None else shown(row.content[:CONTENT_SHOWN]),
                     state,
                     entry.http_status or "",
-                    entry.reason or "",
+                    shown(entry.reason or ""),
                     "yes" if state is jr.UNKNOWN else "no",
                     journal_id,
                     entry.digest.hex(),
@@ -118,6 +130,20 @@ def write_worksheet(
         with contextlib.suppress(FileNotFoundError):
             report_path.unlink()  # a stale report from an earlier run would mislead
     return count
+
+
+def worksheet_delimiter(source: Source) -> str:
+    """The worksheet's delimiter: the CSV source's, so that the spreadsheet that made the
+    file opens the worksheet in columns; comma for JSONL, or a delimiter `--apply` would
+    not find (`|`, say)."""
+    delimiter = source.delimiter
+    return delimiter if delimiter is not None and delimiter in DELIMITERS else ","
+
+
+def shown(text: str) -> str:
+    """A cell for reading only, made safe for a spreadsheet: text that would run as a
+    formula gets a leading `'`."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def _keep_if_filled_in(report_path: Path, journal: jr.Journal | None) -> Path | None:

@@ -34,7 +34,7 @@ from openapi_core.validation.schemas.datatypes import FormatValidatorsDict
 from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 from openapi_core.validation.schemas.factories import DialectSchemaValidatorsFactory
 
-from ..contract import spec_text
+from .. import contract
 
 CONTENT_REQUIRED = "The content field is required."
 CONTENT_NOT_STRING = "The content field must be a string."
@@ -110,7 +110,8 @@ class ContractValidator:
     """Built once per sandbox (parsing the spec is slow), then reused for every request."""
 
     def __init__(self, text: str | None = None) -> None:
-        spec = yaml.safe_load(text if text is not None else spec_text())
+        # openapi-core only reads the document, so the core's parsed copy is shared.
+        spec = yaml.safe_load(text) if text is not None else contract.spec()
         config = Config(schema_validators_factory=_SharedFormatCheckerFactory())
         self._validator = OpenAPI.from_dict(spec, config=config).request_validator
 
