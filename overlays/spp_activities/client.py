@@ -48,6 +48,7 @@ from .errors import (
     InvalidInputError,
     InvalidResponseError,
     describe_status,
+    describe_value,
     error_for_status,
 )
 from .logs import logger, setup_from_environment
@@ -70,6 +71,7 @@ from .transport import (
     forget_credentials,
     new_async_http_client,
     new_http_client,
+    refuse_proxied_plain_http,
 )
 
 __all__ = ["AsyncSPPClient", "RawResponse", "SPPClient"]
@@ -292,10 +294,9 @@ def _check_client_id(client_id: object) -> None:
                 "nothing was sent.",
                 argument="client_id",
             )
-    shown = repr(client_id)
-    shown = shown if len(shown) <= 40 else shown[:37] + "..."
     raise InvalidInputError(
-        f"client_id must be an int >= 1, got {shown} ({type(client_id).__name__}); "
+        f"client_id must be an int >= 1, got {describe_value(client_id)} "
+        f"({type(client_id).__name__}); "
         "nothing was sent.",
         argument="client_id",
     )
@@ -378,6 +379,7 @@ class _BaseClient(Generic[_HttpT, _SleepT]):
         if http_client is None:
             http = self._new_http_client(config)
         elif isinstance(http_client, self._http_client_class):
+            refuse_proxied_plain_http(http_client, config.base_url)
             http = http_client
             headers_per_request = config.headers()  # never change the caller's client
         else:

@@ -45,7 +45,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .errors import ConfigurationError, InvalidInputError, SPPError
+from .errors import ConfigurationError, InvalidInputError, SPPError, describe_value
 from .vendor import DEFAULT_API_VERSION
 
 __all__ = [
@@ -203,7 +203,8 @@ class RequestOptions:
         call_deadline: seconds the whole call may take, retries and waits included.
         extra_headers: headers to add; a ``None`` value removes one the client would
             send (e.g. ``{"Authorization": None}``). Headers that frame the message
-            (``Content-Length``, ``Host``, ``Transfer-Encoding``...) are refused.
+            (``Content-Length``, ``Host``, ``Transfer-Encoding``...) or describe the
+            body (``Content-Type``, ``Content-Encoding``...) are refused.
     """
 
     timeout: float | httpx.Timeout | None = None
@@ -327,8 +328,8 @@ def _check_url(value: object, name: str, *, append_api: bool) -> str:
     text = value.strip()
     if "://" not in text:
         if not append_api:
-            raise ConfigurationError(
-                f"{name} must be a full URL with http:// or https://, got {text!r}."
+            raise ConfigurationError(  # the value is not shown: it may be a pasted token
+                f"{name} must be a full URL with http:// or https://, e.g. 'http://127.0.0.1:4010'."
             )
         text = "https://" + text
     try:
@@ -434,7 +435,7 @@ def check_timeout(
     phases are positive seconds or None (no limit)."""
     if isinstance(timeout, httpx.Timeout):
         bad = [
-            f"{phase}={seconds!r}"
+            f"{phase}={describe_value(seconds)}"
             for phase, seconds in timeout.as_dict().items()
             if seconds is not None and not _is_seconds(seconds)
         ]
@@ -444,7 +445,7 @@ def check_timeout(
     elif _is_seconds(timeout):
         return httpx.Timeout(float(timeout))
     else:
-        shown = repr(timeout)
+        shown = describe_value(timeout)
     raise error(
         f"timeout must be a positive number of seconds up to {MAX_TIMEOUT:g} or an "
         f"httpx.Timeout (None in it for no limit), got {shown}."
@@ -461,11 +462,23 @@ def _is_seconds(value: object) -> TypeGuard[int | float]:
 def check_max_retries(
     max_retries: object, error: Callable[[str], SPPError] = ConfigurationError
 ) -> int:
-    """Validate a retry count: an int >= 0 (0 turns retries off)."""
-    if isinstance(max_retries, int) and not isinstance(max_retries, bool) and max_retries >= 0:
+    """Validate a retry count: an int from 0 (no retries) to MAX_RETRIES."""
+    if (
+        isinstance(max_retries, int)
+        and not isinstance(max_retries, bool)
+        and 0 <= max_retries <= MAX_RETRIES
+    ):
         return max_retries
-    raise error(f"max_retries must be an int >= 0, got {max_retries!r}.")
+    raise error(
+        f"max_retries must be an int from 0 to {MAX_RETRIES}, got {describe_value(max_retries)}."
+    )
 
+
+#: The most retries a call may make: far beyond any deadline's worth of waits, and
+#: small enough to print in "attempt N of M".
+MAX_RETRIES = 1000
+#: The largest reply cap accepted: 4 GiB.
+MAX_REPLY_CAP = 4 * 1024**3
 
 #: A call without options (the usual case): no per-call object to build or apply.
 NO_OPTIONS: Final = RequestOptions()
@@ -478,15 +491,19 @@ def check_seconds(
     if _is_seconds(value):
         return float(value)
     raise error(
-        f"{name} must be a positive number of seconds up to {MAX_TIMEOUT:g}, got {value!r}."
+        f"{name} must be a positive number of seconds up to {MAX_TIMEOUT:g}, "
+        f"got {describe_value(value)}."
     )
 
 
 def check_max_response_bytes(value: object) -> int:
-    """Validate the reply size cap: an int >= 1."""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+    """Validate the reply size cap: an int from 1 to MAX_REPLY_CAP."""
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_REPLY_CAP:
         return value
-    raise ConfigurationError(f"max_response_bytes must be an int >= 1, got {value!r}.")
+    raise ConfigurationError(
+        f"max_response_bytes must be an int from 1 to {MAX_REPLY_CAP} (4 GiB), "
+        f"got {describe_value(value)}."
+    )
 
 
 #: RFC 9110 field-name (a token); httpx breaks on others (a KeyError for "Ü") and h11
@@ -514,9 +531,24 @@ FRAMING_HEADERS: Final = frozenset(
 )
 
 
+#: Headers that describe the body: the client always writes plain JSON (UTF-8, not
+#: compressed), so a header saying otherwise would make the server misread it.
+BODY_HEADERS: Final = frozenset(
+    {
+        "content-digest",
+        "content-encoding",
+        "content-md5",
+        "content-range",
+        "content-type",
+        "digest",
+        "repr-digest",
+    }
+)
+
+
 def check_extra_headers(extra_headers: object) -> ExtraHeaders:
     """Validate per-call headers: a mapping of RFC 9110 names to str (or None to remove
-    a header), no line breaks, no header that frames the message."""
+    a header), no line breaks, no header that frames the message or describes the body."""
 
     def invalid(message: str) -> InvalidInputError:
         return InvalidInputError(f"extra_headers: {message}", argument="extra_headers")
@@ -531,6 +563,11 @@ def check_extra_headers(extra_headers: object) -> ExtraHeaders:
             raise invalid(f"invalid header name {name!r}.")
         if name.lower() in FRAMING_HEADERS:
             raise invalid(f"{name} is set by the client and cannot be changed per call.")
+        if name.lower() in BODY_HEADERS:
+            raise invalid(
+                f"{name} describes the body, which the client always writes as plain JSON "
+                "(application/json, UTF-8, not compressed); it cannot be changed per call."
+            )
         if value is not None and (
             not isinstance(value, str) or _HEADER_VALUE_FORBIDDEN.search(value)
         ):

@@ -63,8 +63,35 @@ __all__ = [
     "ServerError",
     "UnprocessableEntityError",
     "describe_status",
+    "describe_value",
     "error_for_status",
 ]
+
+#: Ints beyond this many bits are described by their size: Python refuses to turn an int
+#: of more than 4,300 digits into text (a bare ValueError), and nobody reads one anyway.
+_SHOWN_INT_BITS = 64
+_SHOWN_CHARS = 60
+
+
+def describe_value(value: object) -> str:
+    """A value as an error message shows it: its ``repr``, cut short when long, but a
+    huge int by its size (``10**5000`` -> ``a 16610-bit int``) and a value whose ``repr``
+    fails by its type. Every "got ..." of a bad argument goes through here, so that
+    describing a bad value never raises in its turn.
+
+    >>> describe_value(-3), describe_value(10**5000), describe_value("x" * 100)[-4:]
+    ('-3', 'a 16610-bit int', "...'")
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        bits = value.bit_length()
+        if bits > _SHOWN_INT_BITS:
+            return f"a {'negative ' if value < 0 else ''}{bits}-bit int"
+    try:
+        text = repr(value)
+    except Exception:  # a user's object whose __repr__ fails
+        return f"a {type(value).__name__}"
+    return text if len(text) <= _SHOWN_CHARS else f"{text[: _SHOWN_CHARS - 4]}...{text[-1]}"
+
 
 _NOT_CREATED = "the activity was not created"
 _MAYBE_CREATED = "the activity may have been created: check the timeline before retrying"

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import datetime
 import email.utils
-import math
 import random
 import re
 import time
@@ -38,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from .config import MAX_TIMEOUT
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -46,6 +46,7 @@ from .errors import (
     ServerError,
     SPPError,
     describe_status,
+    describe_value,
 )
 
 __all__ = ["Retry", "RetryPolicy", "full_jitter", "parse_retry_after"]
@@ -82,7 +83,10 @@ class RetryPolicy:
         retry_unknown_outcome: also retry failures after which the activity may
             exist (read timeout, connection lost after sending, 500/502/504...).
             This can create duplicates. Off by default.
-        jitter: picks the wait from a ceiling; replace it for deterministic tests.
+        jitter: picks the wait from a ceiling; replace it for deterministic tests. It
+            must return a number of seconds from 0 to 1e9: it is tried once when the
+            policy is built (with ``backoff_initial``), and a bad wait during a call
+            raises ConfigurationError (with the failure it was to retry as its cause).
     """
 
     backoff_initial: float = 0.5
@@ -98,18 +102,53 @@ class RetryPolicy:
             if (
                 not isinstance(value, int | float)
                 or isinstance(value, bool)
-                or not 0 <= value < math.inf
+                or not 0 <= value <= MAX_TIMEOUT
             ):
                 raise ConfigurationError(
-                    f"RetryPolicy.{name} must be a finite number >= 0, got {value!r}."
+                    f"RetryPolicy.{name} must be a number of seconds from 0 to "
+                    f"{MAX_TIMEOUT:g}, got {describe_value(value)}."
                 )
         if not isinstance(self.retry_unknown_outcome, bool):
             raise ConfigurationError(
                 "RetryPolicy.retry_unknown_outcome must be True or False, got "
-                f"{self.retry_unknown_outcome!r}."
+                f"{describe_value(self.retry_unknown_outcome)}."
             )
         if not callable(self.jitter):
-            raise ConfigurationError(f"RetryPolicy.jitter must be callable, got {self.jitter!r}.")
+            raise ConfigurationError(
+                f"RetryPolicy.jitter must be callable, got {describe_value(self.jitter)}."
+            )
+        # Tried once now, so that a jitter that cannot give a wait is refused here, before
+        # any request, rather than after a failed attempt; each later wait is checked too.
+        self._checked_wait(self.backoff_initial)
+
+    def _checked_wait(self, ceiling: float, error: SPPError | None = None) -> float:
+        """The jitter's wait for ``ceiling``, or ConfigurationError: it must be a number
+        of seconds from 0 to MAX_TIMEOUT. Raised during a call (``error`` is the failure
+        being retried), the error keeps that failure's ``may_have_been_created`` and has
+        it as its cause."""
+        try:
+            wait = self.jitter(ceiling)
+            problem = None
+        except Exception as exc:  # the user's callable: whatever it raises is its bug
+            wait, problem = None, f"raised {type(exc).__name__}"
+        if problem is None and (
+            isinstance(wait, bool)
+            or not isinstance(wait, int | float)
+            or not 0 <= wait <= MAX_TIMEOUT  # NaN and inf fail too
+        ):
+            problem = f"returned {describe_value(wait)}"
+        if problem is None:
+            return float(wait)  # type: ignore[arg-type]
+        message = (
+            f"RetryPolicy.jitter {problem} for a ceiling of {ceiling:g} s; it must return a "
+            f"number of seconds from 0 to {MAX_TIMEOUT:g}."
+        )
+        if error is None:
+            raise ConfigurationError(message)
+        raise ConfigurationError(
+            f"{message} The failure it was to retry: {error}",
+            may_have_been_created=error.may_have_been_created,
+        ) from error
 
     def reason(self, error: SPPError) -> str | None:
         """Why ``error`` may be retried under this policy, or ``None`` if it may not."""
@@ -142,7 +181,7 @@ class RetryPolicy:
                 return None
             return Retry(retry_after, f"{reason}, Retry-After {retry_after:g} s")
         ceiling = min(self.backoff_max, self.backoff_initial * 2.0 ** min(retries_done, 64))
-        return Retry(self.jitter(ceiling), reason)
+        return Retry(self._checked_wait(ceiling, error), reason)
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:

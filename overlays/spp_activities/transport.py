@@ -10,6 +10,8 @@ httpx gives the rest (connections, TLS, HTTP/1.1), but not these, so they are he
 - :func:`new_http_client` / :func:`new_async_http_client` build the client's own
   httpx clients: redirects never followed, and a loopback target never sent
   through ``HTTP(S)_PROXY``/``ALL_PROXY`` (which would see the token in plaintext).
+  A caller's own httpx client that would do so is refused at construction
+  (:func:`refuse_proxied_plain_http`): it is theirs, so it is not changed.
 - Deadlines. httpx's timeouts are per socket operation, so a server that trickles
   a byte a second never trips them. The async client runs each attempt inside an
   ``anyio.fail_after`` scope. A blocking socket read cannot be cancelled from
@@ -41,6 +43,7 @@ import httpcore
 import httpx
 
 from .config import ClientConfig, Token, is_loopback
+from .errors import ConfigurationError
 
 __all__ = [
     "ATTEMPT_DEADLINE",
@@ -51,6 +54,7 @@ __all__ = [
     "forget_credentials",
     "new_async_http_client",
     "new_http_client",
+    "refuse_proxied_plain_http",
 ]
 
 #: The monotonic time the current attempt must end by; read by the sync socket wrapper.
@@ -100,6 +104,38 @@ def _no_proxy_for(base_url: str) -> dict[str, None]:
     except ValueError:
         shown = host
     return {f"all://{shown}": None}
+
+
+#: httpcore's proxying pools: a transport built on one sends through a proxy.
+_PROXY_POOLS: Final = (
+    httpcore.HTTPProxy,
+    httpcore.AsyncHTTPProxy,
+    httpcore.SOCKSProxy,
+    httpcore.AsyncSOCKSProxy,
+)
+
+
+def refuse_proxied_plain_http(http: httpx.Client | httpx.AsyncClient, base_url: str) -> None:
+    """Raise ConfigurationError when the caller's own httpx client would send a plain
+    ``http://`` (loopback) request through a proxy: the proxy would see the token in
+    plaintext. Such a client is never changed, so it is refused with the fix instead.
+
+    httpx has no public way to ask which transport serves a URL; ``_transport_for_url``
+    is what its ``send`` uses (a transport of your own class is trusted as it is).
+    """
+    url = httpx.URL(base_url)
+    if url.scheme != "http":
+        return  # https: a proxy only tunnels the encrypted bytes (CONNECT)
+    transport = http._transport_for_url(url)
+    if not isinstance(getattr(transport, "_pool", None), _PROXY_POOLS):
+        return
+    mount = next(iter(_no_proxy_for(base_url)), f"all://{url.host}")
+    raise ConfigurationError(
+        f"http_client would send requests for {url.scheme}://{url.netloc.decode()} through a "
+        "proxy (from HTTP_PROXY/ALL_PROXY or its own proxy setting), which would see the API "
+        "token in plaintext. Build it with trust_env=False, or mount no proxy for the host: "
+        f"httpx.Client(mounts={{{mount!r}: None}})."
+    )
 
 
 def new_http_client(config: ClientConfig) -> httpx.Client:

@@ -41,6 +41,10 @@ def parse_whole_number(text: str) -> int | None:
     (42, None, None)
     """
     text = text.strip()
-    if not _WHOLE_NUMBER.fullmatch(text) or int(text) < 1:
+    if not _WHOLE_NUMBER.fullmatch(text):
         return None
-    return int(text)
+    try:
+        value = int(text)
+    except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
+        return None
+    return value if value >= 1 else None

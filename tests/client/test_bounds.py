@@ -169,6 +169,35 @@ def test_a_retry_whose_wait_would_pass_the_call_deadline_is_not_made(
     assert server.hits == caught.value.attempts
 
 
+def test_the_call_deadline_is_spent_across_retries_and_their_waits(
+    create: Callable[..., Any], loopback_server: Factory
+) -> None:
+    """The first attempt gets 503 with Retry-After: 1 (nothing created, a wait that fits);
+    the retry's reply then never ends, and no single attempt is over its own (60 s)
+    deadline: the call deadline, counted from the first attempt through the wait, ends it.
+    The retry's request went out, so the activity may exist."""
+    attempts = []
+
+    def unavailable_then_stuck(handler: BaseHTTPRequestHandler) -> None:
+        attempts.append(handler.path)
+        if len(attempts) == 1:
+            handler.send_response(503)
+            handler.send_header("Retry-After", "1")
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
+        trickle_headers(handler)
+
+    server = loopback_server(unavailable_then_stuck)
+    with pytest.raises(APITimeoutError) as caught:
+        create(server.url, 1, "x", client={"max_retries": 5, "call_deadline": 4.0})
+    error = caught.value
+    assert "call deadline (call_deadline=4 s) passed after the request was sent" in str(error)
+    assert error.may_have_been_created is True
+    assert error.attempts == 2  # the 503, then the retry the deadline cut short
+    assert server.hits == 2
+
+
 # --- the body cap ------------------------------------------------------------------
 
 

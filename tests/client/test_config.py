@@ -7,7 +7,12 @@ from typing import Any
 
 import httpx
 import pytest
-from spp_activities import AsyncSPPClient, ConfigurationError, SPPClient
+from spp_activities import (
+    AsyncSPPClient,
+    ConfigurationError,
+    InvalidInputError,
+    SPPClient,
+)
 from spp_activities.config import DEFAULT_TIMEOUT, MAX_TIMEOUT, resolve_config
 
 ENV = ("SPP_WORKSPACE_URL", "SPP_API_TOKEN", "SPP_API_VERSION")
@@ -232,3 +237,12 @@ def test_tls_verification_stays_on() -> None:
     with SPPClient("example.spp.co", "t") as client:
         pool = client._http._transport._pool  # type: ignore[attr-defined]
         assert pool._ssl_context.verify_mode.name == "CERT_REQUIRED"
+
+
+@pytest.mark.parametrize("name", ["Content-Type", "content-encoding", "Content-Digest"])
+def test_a_header_that_describes_the_body_is_refused_by_name(name: str) -> None:
+    from spp_activities.config import check_extra_headers
+
+    with pytest.raises(InvalidInputError, match=f"{name} describes the body") as caught:
+        check_extra_headers({name: "gzip"})
+    assert caught.value.argument == "extra_headers"

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import email.utils
+import math
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -116,6 +119,52 @@ def test_jitter_must_be_callable() -> None:
         RetryPolicy(jitter=0.5)  # type: ignore[arg-type]
 
 
+def _raises(ceiling: float) -> float:
+    raise ZeroDivisionError("a bug in the user's jitter")
+
+
+BAD_JITTERS = [
+    pytest.param(lambda ceiling: -1.0, "returned -1.0", id="negative"),
+    pytest.param(lambda ceiling: math.nan, "returned nan", id="nan"),
+    pytest.param(lambda ceiling: math.inf, "returned inf", id="inf"),
+    pytest.param(lambda ceiling: "0.5", "returned '0.5'", id="str"),
+    pytest.param(lambda ceiling: None, "returned None", id="None"),
+    pytest.param(lambda ceiling: True, "returned True", id="bool"),
+    pytest.param(lambda ceiling: 10**5000, "returned a 16610-bit int", id="huge"),
+    pytest.param(_raises, "raised ZeroDivisionError", id="raises"),
+]
+
+
+@pytest.mark.parametrize(("jitter", "says"), BAD_JITTERS)
+def test_a_jitter_that_cannot_give_a_wait_is_refused_when_the_policy_is_built(
+    jitter: Callable[[float], Any], says: str
+) -> None:
+    """Tried once with backoff_initial: refused before any client sends anything."""
+    with pytest.raises(ConfigurationError) as caught:
+        RetryPolicy(jitter=jitter)
+    assert f"RetryPolicy.jitter {says} for a ceiling of 0.5 s" in str(caught.value)
+    assert "it must return a number of seconds from 0 to 1e+09" in str(caught.value)
+
+
+@pytest.mark.parametrize(("jitter", "says"), BAD_JITTERS)
+def test_a_jitter_that_goes_bad_later_raises_a_typed_error_keeping_the_outcome(
+    jitter: Callable[[float], Any], says: str
+) -> None:
+    """Fine for the first ceiling, bad for a later one: ConfigurationError, caused by the
+    failure it was to retry, and as sure as that failure about what was created."""
+    policy = RetryPolicy(jitter=lambda ceiling: 0.0 if ceiling <= 0.5 else jitter(ceiling))
+    assert policy.decide(NOT_CREATED[0], 0, 5) == (0.0, "Could not connect")
+    for error in (*NOT_CREATED, *UNKNOWN_OUTCOME):
+        opted_in = RetryPolicy(
+            jitter=policy.jitter, retry_unknown_outcome=error.may_have_been_created
+        )
+        with pytest.raises(ConfigurationError) as caught:
+            opted_in.decide(error, 1, 5)
+        assert f"RetryPolicy.jitter {says} for a ceiling of 1 s" in str(caught.value)
+        assert caught.value.__cause__ is error
+        assert caught.value.may_have_been_created is error.may_have_been_created
+
+
 def test_the_default_policy_spreads_its_waits_with_jitter() -> None:
     """Clients that failed together must not come back together: the default policy
     draws each wait at random between 0 and the ceiling (0.5 s, 1 s, 2 s ... 8 s)."""
@@ -179,3 +228,38 @@ def test_a_large_retry_budget_does_not_overflow() -> None:
     retry = RetryPolicy(jitter=lambda ceiling: ceiling).decide(NOT_CREATED[0], 5000, 10_000)
     assert retry is not None
     assert retry.delay == 8.0
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_client_whose_jitter_goes_bad_raises_the_typed_error(kind: str) -> None:
+    """On the wire: nothing listens on the port, so each attempt is refused (nothing
+    created); the first retry's wait is fine, the second's is NaN."""
+    import asyncio
+    import socket
+
+    from spp_activities import AsyncSPPClient, SPPClient
+
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    policy = RetryPolicy(
+        backoff_initial=0.001, jitter=lambda ceiling: 0.0 if ceiling <= 0.001 else math.nan
+    )
+    options: dict[str, Any] = {"max_retries": 3, "retry_policy": policy}
+
+    def create() -> None:
+        if kind == "sync":
+            with SPPClient(url, "tok", **options) as client:
+                client.activities.create(1, "x")
+            return
+
+        async def main() -> None:
+            async with AsyncSPPClient(url, "tok", **options) as client:
+                await client.activities.create(1, "x")
+
+        asyncio.run(main())
+
+    with pytest.raises(ConfigurationError) as caught:
+        create()
+    assert "RetryPolicy.jitter returned nan for a ceiling of 0.002 s" in str(caught.value)
+    assert isinstance(caught.value.__cause__, APIConnectionError)
+    assert caught.value.may_have_been_created is False

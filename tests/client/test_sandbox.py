@@ -147,6 +147,23 @@ BAD_CALLS: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
             ("Expect", "100-continue"),
         ]
     ],
+    # Strict writer: the body is always plain JSON, whatever a header would claim.
+    *[
+        (f"extra_headers {name}={value}", (1, "x"), {"extra_headers": {name: value}})
+        for name, value in [
+            ("Content-Encoding", "gzip"),
+            ("content-encoding", "identity"),
+            ("Content-Type", "text/plain"),
+            ("CONTENT-TYPE", "application/json"),
+            ("Content-Type", None),
+            ("Content-Encoding", None),
+            ("Content-Range", "bytes 0-1/2"),
+            ("Content-MD5", "Q2hlY2sgSW50ZWdyaXR5IQ=="),
+            ("Content-Digest", "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:"),
+            ("Repr-Digest", "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:"),
+            ("Digest", "SHA-256=X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE="),
+        ]
+    ],
     ("extra_headers as a list", (1, "x"), {"extra_headers": [("X-Trace", "1")]}),
     ("call_deadline=0", (1, "x"), {"call_deadline": 0}),
 ]

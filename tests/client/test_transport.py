@@ -12,11 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
-from client_helpers import ACTIVITY, Api, LoopbackServer
+from client_helpers import Api, LoopbackServer
 from spp_activities import (
     APIConnectionError,
     APIStatusError,
     AsyncSPPClient,
+    ConfigurationError,
     SPPClient,
 )
 
@@ -143,6 +144,108 @@ def test_a_loopback_request_never_goes_through_a_proxy(
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
+def test_an_ipv6_loopback_request_never_goes_through_a_proxy(
+    proxy_everything: FakeProxy, sandbox_factory: Any, kind: str
+) -> None:
+    """The [::1] branch of the client's own no-proxy mount (a bracketed pattern)."""
+    sandbox = sandbox_factory(host="::1", tokens=[TOKEN])
+    assert "[::1]" in sandbox.url
+    activity = run_create(kind, sandbox.url)
+    assert activity.content == "x"
+    assert proxy_everything.connections == 0
+    assert len(sandbox.activities()) == 1
+
+
+def own_client(kind: str, **options: Any) -> httpx.Client | httpx.AsyncClient:
+    return httpx.Client(**options) if kind == "sync" else httpx.AsyncClient(**options)
+
+
+def create_with_own_client(kind: str, url: str, **options: Any) -> Any:
+    """run_create with an httpx client of the caller's own, built and closed in the
+    event loop that uses it."""
+    if kind == "sync":
+        with httpx.Client(**options) as http:
+            return run_create(kind, url, http_client=http)
+
+    async def main() -> Any:
+        async with (
+            httpx.AsyncClient(**options) as http,
+            AsyncSPPClient(url, TOKEN, http_client=http) as client,
+        ):
+            return await client.activities.create(1, "x")
+
+    return asyncio.run(main())
+
+
+LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+@pytest.mark.parametrize("host", LOOPBACK_HOSTS)
+@pytest.mark.parametrize("proxy_from", ["environment", "proxy=", "mount"])
+def test_your_own_client_that_would_proxy_a_loopback_url_is_refused(
+    proxy_everything: FakeProxy, sandbox_factory: Any, kind: str, host: str, proxy_from: str
+) -> None:
+    """The caller's client is never changed, so one that would send the token to a proxy
+    in plaintext is refused at construction, with the fix; nothing reaches the proxy."""
+    sandbox = sandbox_factory(host="::1" if host == "[::1]" else "127.0.0.1", tokens=[TOKEN])
+    url = f"http://{host}:{sandbox.port}"
+    transport_class = httpx.HTTPTransport if kind == "sync" else httpx.AsyncHTTPTransport
+    options: dict[str, Any] = {
+        "environment": {},
+        "proxy=": {"proxy": proxy_everything.url, "trust_env": False},
+        "mount": {
+            "trust_env": False,
+            "mounts": {"all://": transport_class(proxy=proxy_everything.url)},
+        },
+    }[proxy_from]
+    http = own_client(kind, **options)
+
+    def build() -> object:
+        if isinstance(http, httpx.Client):
+            return SPPClient(url, TOKEN, http_client=http)
+        return AsyncSPPClient(url, TOKEN, http_client=http)
+
+    with pytest.raises(ConfigurationError) as caught:
+        build()
+    if isinstance(http, httpx.Client):
+        http.close()
+    text = str(caught.value)
+    assert "through a proxy" in text
+    assert "trust_env=False" in text
+    assert f"mounts={{'all://{host}': None}}" in text
+    assert TOKEN not in text
+    assert proxy_everything.connections == 0
+    assert sandbox.activities() == []
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+@pytest.mark.parametrize("host", LOOPBACK_HOSTS)
+@pytest.mark.parametrize("fix", ["trust_env=False", "no-proxy mount"])
+def test_your_own_client_with_the_fix_goes_direct(
+    proxy_everything: FakeProxy, sandbox_factory: Any, kind: str, host: str, fix: str
+) -> None:
+    sandbox = sandbox_factory(host="::1" if host == "[::1]" else "127.0.0.1", tokens=[TOKEN])
+    url = f"http://{host}:{sandbox.port}"
+    options: dict[str, Any] = (
+        {"trust_env": False} if fix == "trust_env=False" else {"mounts": {f"all://{host}": None}}
+    )
+    activity = create_with_own_client(kind, url, **options)
+    assert activity.content == "x"
+    assert proxy_everything.connections == 0
+    assert len(sandbox.activities()) == 1
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_your_own_client_may_use_a_proxy_for_https(proxy_everything: FakeProxy, kind: str) -> None:
+    """Through a proxy, https is a tunnel the proxy cannot read: allowed, as httpx does
+    (the proxy here hangs up, so the call fails to connect, after reaching it)."""
+    with pytest.raises(APIConnectionError):
+        create_with_own_client(kind, "https://workspace.invalid")
+    assert proxy_everything.connections >= 1
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
 def test_the_fake_proxy_is_live_for_other_hosts(proxy_everything: FakeProxy, kind: str) -> None:
     """The control: a non-loopback workspace does use the proxy from the environment
     (which here hangs up), so the test above would see a leak."""
@@ -177,5 +280,8 @@ def test_other_connect_errors_do_not_blame_the_name(api: Api) -> None:
     api.reply(*[httpx.ConnectError("[Errno 111] Connection refused")] * 3)
     with pytest.raises(APIConnectionError) as caught:
         api.create(1, "x")
-    assert "does not resolve" not in str(caught.value)
-    assert ACTIVITY  # the helper module's constants stay importable
+    text = str(caught.value)
+    assert "does not resolve" not in text
+    assert "Connection refused" in text
+    assert caught.value.may_have_been_created is False
+    assert len(api.requests) == 3  # a refused connection created nothing: retried twice

@@ -68,3 +68,24 @@ def test_snippet_runs(code: str, sandbox: Any, tmp_path: Path) -> None:
     assert run.returncode == 0, (
         f"snippet failed:\n{code}\n--- stdout ---\n{run.stdout}\n--- stderr ---\n{run.stderr}"
     )
+
+
+def test_the_sandbox_flag_table_lists_every_flag() -> None:
+    """The table under "Start it" names every `spp-activities sandbox` flag, so a new
+    flag cannot go undocumented."""
+    import argparse
+
+    from spp_activities.cli import build_parser
+
+    text = README.read_text()
+    start = text.index("### Start it")
+    table = text[start : text.index("\n### ", start + 1)]
+    documented = set(re.findall(r"^\| `(--[a-z-]+)", table, re.MULTILINE))
+    (sub,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    flags = {
+        max(action.option_strings, key=len)
+        for action in sub.choices["sandbox"]._actions
+        if action.option_strings and "--help" not in action.option_strings
+    }
+    assert flags - documented == set()
+    assert documented - flags == set()

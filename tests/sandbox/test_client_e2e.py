@@ -21,6 +21,19 @@ from spp_activities.sandbox import Sandbox
 CALL = "Client called to discuss project requirements."
 
 
+class _BlankingTransport(httpx.HTTPTransport):
+    """Sends each request with a blank ``content``, as a buggy client would."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        blanked = httpx.Request(
+            request.method,
+            request.url,
+            headers=[(k, v) for k, v in request.headers.items() if k.lower() != "content-length"],
+            json={"content": ""},
+        )
+        return super().handle_request(blanked)
+
+
 def test_sync_client_creates_an_activity_the_sandbox_stored(sandbox: Sandbox) -> None:
     with SPPClient(sandbox.workspace_url, sandbox.token) as client:
         activity = client.activities.create(5, CALL)
@@ -46,12 +59,19 @@ def test_sync_client_errors_for_401_404_400(sandbox: Sandbox) -> None:
     assert "not-the-token" not in str(unauthenticated.value)
     assert "not-the-token" not in repr(unauthenticated.value)
 
-    with SPPClient(sandbox.workspace_url, sandbox.token, max_retries=0) as client:
-        with pytest.raises(NotFoundError) as not_found:
-            client.activities.create(999999, CALL)
-        # The client refuses blank content itself, so send it past the client's check.
-        with pytest.raises(BadRequestError) as bad_request:
-            client.activities.create(1, CALL, extra_headers={"Content-Type": "text/plain"})
+    with (
+        SPPClient(sandbox.workspace_url, sandbox.token, max_retries=0) as client,
+        pytest.raises(NotFoundError) as not_found,
+    ):
+        client.activities.create(999999, CALL)
+    # The client refuses blank content itself (and headers that would misdescribe the
+    # body), so a transport of the caller's own blanks it past the client's check.
+    with (
+        httpx.Client(transport=_BlankingTransport(), trust_env=False) as http,
+        SPPClient(sandbox.workspace_url, sandbox.token, max_retries=0, http_client=http) as client,
+        pytest.raises(BadRequestError) as bad_request,
+    ):
+        client.activities.create(1, CALL)
     assert not_found.value.message == "Client not found."
     assert not_found.value.api_version == "2024-03-05"
     assert bad_request.value.status_code == 400

@@ -8,6 +8,7 @@ from spp_activities.sandbox import (
     FaultPlan,
     Sandbox,
     SandboxOptionError,
+    SandboxOptions,
     parse_clients,
     parse_faults,
 )
@@ -42,11 +43,11 @@ def test_huge_client_ranges_cost_nothing() -> None:
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("", "empty entry"),
-        ("1,,2", "empty entry"),
-        ("abc", "'abc' is not a client ID"),
-        ("1-x", "'1-x' is not a client ID"),
-        ("9-3", "ends before it starts"),
+        ("", "entry 1 is empty"),
+        ("1,,2", "entry 2 is empty"),
+        ("abc", "entry 1 is not a client ID"),
+        ("1,1-x", "entry 2 is not a client ID"),
+        ("9-3", "range in entry 1 ends before it starts"),
         ("0-5", "out of range"),
         ("-5", "is not a client ID"),
         ("1-99999999999999999999", "out of range"),
@@ -85,9 +86,9 @@ def test_parse_faults() -> None:
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("418=0.1", "unknown fault kind '418'; expected one of 429, 503, 500, reset"),
-        ("429", "has no rate; write KIND=RATE"),
-        ("429=lots", "'lots', not a number"),
+        ("418=0.1", "entry 1 names an unknown fault kind; expected one of 429, 503, 500, reset"),
+        ("429", "entry 1 has no rate; write KIND=RATE"),
+        ("503=0.1,429=lots", "rate in entry 2 is not a number"),
         ("429=1.5", "rates are probabilities from 0 to 1"),
         ("429=-0.1", "rates are probabilities from 0 to 1"),
         ("429=nan", "rates are probabilities"),
@@ -137,3 +138,27 @@ def test_repr_never_shows_tokens() -> None:
     with sandbox:
         assert "very-secret-value" not in repr(sandbox)
         assert sandbox.url in repr(sandbox)
+
+
+HUGE = 10**5000
+
+
+@pytest.mark.parametrize(
+    "option",
+    ["port", "seed", "slow_seconds", "rate_limit", "read_timeout", "max_connections", "clients"],
+)
+@pytest.mark.parametrize("value", [HUGE, -HUGE], ids=["huge", "-huge"])
+def test_a_huge_int_for_a_numeric_option_is_a_clear_error(option: str, value: int) -> None:
+    """Python cannot print such an int: the message describes it by size, never a bare
+    ValueError/OverflowError from building the message."""
+    given: dict[str, object] = {option: [value] if option == "clients" else value}
+    if option == "seed":
+        SandboxOptions(**given)  # type: ignore[arg-type]  # any int seeds the faults
+        return
+    with pytest.raises(SandboxOptionError, match="16610-bit int"):
+        SandboxOptions(**given)  # type: ignore[arg-type]
+
+
+def test_a_huge_fault_rate_is_a_clear_error() -> None:
+    with pytest.raises(SandboxOptionError, match="16610-bit int"):
+        SandboxOptions(faults={"429": HUGE})

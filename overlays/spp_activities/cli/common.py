@@ -38,6 +38,9 @@ class ArgumentParser(argparse.ArgumentParser):
     - An unknown flag is named without its value (``--token=X`` is reported as ``--token``),
       and stray values are counted, not shown.
     - A bad choice (a subcommand, ``--format``) is reported with the choices, not the value.
+    - A bad value for a real flag is reported by what was expected, never the value (every
+      type below says so; argparse's own "invalid int value: 'X'" is replaced too).
+    - An on/off flag given a value (``--json=X``) is told it takes none, without the value.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -62,14 +65,44 @@ class ArgumentParser(argparse.ArgumentParser):
             )
             raise argparse.ArgumentError(action, f"{what} (choose from {choices})")
 
+    def _get_value(self, action: argparse.Action, arg_string: str) -> Any:
+        try:
+            return super()._get_value(action, arg_string)
+        except argparse.ArgumentError:
+            if isinstance(action.type, type):  # a bare int/float: argparse quoted the value
+                raise argparse.ArgumentError(action, expected(action.type.__name__)) from None
+            raise
+
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        raise UsageError(message)
+        raise UsageError(without_values(message))
+
+
+def expected(what: str, text: str | None = None) -> str:
+    """A bad value's message: what was expected, and at most the value's length."""
+    length = "" if text is None else f" (got {len(text)} characters, not shown)"
+    return f"expected {what}{length}"
+
+
+#: argparse messages that quote what was typed, and their endings without it.
+_ECHOING = (
+    (re.compile(r"ignored explicit argument .*", re.S), "takes no value"),
+    (re.compile(r"ambiguous option: .*? could match", re.S), "ambiguous option: could match"),
+    (re.compile(r"invalid \S+ value: .*", re.S), "invalid value (not shown)"),
+    (re.compile(r"invalid choice: .*?\(choose", re.S), "invalid choice (choose"),
+)
+
+
+def without_values(message: str) -> str:
+    """An argparse error message with any value the user typed taken out."""
+    for pattern, replacement in _ECHOING:
+        message = pattern.sub(replacement, message)
+    return message
 
 
 def unrecognized(extras: Sequence[str]) -> str:
     """The message for arguments nobody took: flags by name only, values only counted."""
-    flags = [arg.split("=", 1)[0] for arg in extras if arg.startswith("-") and arg != "-"]
+    flags = [_flag_name(arg) for arg in extras if arg.startswith("-") and arg != "-"]
     values = len(extras) - len(flags)
     parts = []
     if flags:
@@ -82,6 +115,14 @@ def unrecognized(extras: Sequence[str]) -> str:
     return "; ".join(parts)
 
 
+def _flag_name(arg: str) -> str:
+    """A flag without its value: ``--token=X`` -> ``--token``; ``-tX`` -> ``-t`` (a short
+    flag takes its value attached)."""
+    if arg.startswith("--"):
+        return arg.split("=", 1)[0]
+    return arg[:2]
+
+
 def whole_number(what: str, maximum: int | None = None) -> Callable[[str], int]:
     """An argparse type: ASCII digits, >= 1 (and <= maximum), read as an import file's
     client_id is (int() would also take '1_0' as 10, and other scripts' digits)."""
@@ -91,32 +132,48 @@ def whole_number(what: str, maximum: int | None = None) -> Callable[[str], int]:
 
         value = parse_whole_number(text)
         if value is None:
-            raise argparse.ArgumentTypeError(f"{what} must be a whole number >= 1, got {text!r}")
+            raise argparse.ArgumentTypeError(expected(f"{what}: a whole number >= 1", text))
         if maximum is not None and value > maximum:
-            raise argparse.ArgumentTypeError(f"{what} must be at most {maximum}, got {value}")
+            raise argparse.ArgumentTypeError(
+                expected(f"{what}: a whole number >= 1, at most {maximum}", text)
+            )
         return value
 
     return parse
 
 
 def port(text: str) -> int:
+    from spp_activities.validation import parse_whole_number
+
+    value = 0 if text == "0" else parse_whole_number(text)
+    if value is None or value > 65535:
+        raise argparse.ArgumentTypeError(expected("a port from 0 to 65535", text))
+    return value
+
+
+def integer(text: str) -> int:
+    """An argparse type: an integer (ASCII digits, an optional minus sign)."""
+    if not re.fullmatch(r"-?[0-9]{1,30}", text.strip()):
+        raise argparse.ArgumentTypeError(expected("an integer", text))
+    return int(text)
+
+
+def _number(text: str, what: str, accept: Callable[[float], bool]) -> float:
     try:
-        value = int(text)
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"port must be a number, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be between 0 and 65535, got {value}")
+        value = math.nan
+    if not (math.isfinite(value) and accept(value)):
+        raise argparse.ArgumentTypeError(expected(what, text))
     return value
 
 
 def non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
+    return _number(text, "a number >= 0", lambda value: value >= 0)
+
+
+def positive_number(text: str) -> float:
+    return _number(text, "a number > 0", lambda value: value > 0)
 
 
 def add_connection_flags(parser: argparse.ArgumentParser) -> None:
@@ -225,13 +282,7 @@ def in_cli_terms(message: str) -> str:
 
 def positive_seconds(text: str) -> float:
     """An argparse type: a finite number of seconds greater than 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
-    return value
+    return _number(text, "a number of seconds > 0", lambda value: value > 0)
 
 
 #: The packages only the sandbox needs: the `sandbox` extra (see pyproject.toml).

@@ -6,7 +6,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from spp_activities.cli.common import add_connection_flags, client_options, whole_number
+from spp_activities.cli.common import (
+    add_connection_flags,
+    client_options,
+    expected,
+    whole_number,
+)
 from spp_activities.cli.exit_codes import exit_code_for_import
 
 #: The import's --concurrency ceiling: httpx's default connection pool size.
@@ -34,12 +39,14 @@ def add_parser(sub: Any) -> None:
     imp.add_argument(
         "--encoding",
         default="utf-8",
+        type=_encoding,
         help="text encoding of the file, ASCII-compatible, e.g. cp1252 for a spreadsheet saved "
         "on Windows (default: utf-8; a BOM is skipped). The whole file is checked before "
         "anything is sent",
     )
     imp.add_argument(
         "--delimiter",
+        type=_delimiter,
         metavar="CHAR",
         help="CSV delimiter: comma, semicolon, tab or one character (default: found from the "
         "header)",
@@ -111,6 +118,33 @@ def add_parser(sub: Any) -> None:
     )
     add_connection_flags(imp)
     imp.set_defaults(handler=run)
+
+
+def _encoding(text: str) -> str:
+    """An argparse type: an ASCII-compatible text encoding (checked as the importer does,
+    reported without the value: a token pasted here must not be echoed)."""
+    from spp_activities.importer.rows import FileFormatError, check_encoding
+
+    try:
+        check_encoding(text)
+    except FileFormatError:
+        raise argparse.ArgumentTypeError(
+            expected("an ASCII-compatible encoding known to Python, e.g. utf-8 or cp1252", text)
+        ) from None
+    return text
+
+
+def _delimiter(text: str) -> str:
+    """An argparse type: one character, or comma, semicolon, tab."""
+    from spp_activities.importer.rows import FileFormatError, check_delimiter
+
+    try:
+        check_delimiter(text)
+    except FileFormatError:
+        raise argparse.ArgumentTypeError(
+            expected("one character, or comma, semicolon, tab", text)
+        ) from None
+    return text
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,8 +9,10 @@ from typing import Any
 
 from spp_activities.cli.common import (
     import_sandbox,
+    integer,
     non_negative_float,
     port,
+    positive_number,
     positive_seconds,
     whole_number,
 )
@@ -60,7 +62,7 @@ def add_parser(sub: Any) -> None:
         help="inject faults, e.g. '429=0.05,503=0.05,500=0.02,reset=0.02,reset-after=0.02,"
         "slow=0.02'",
     )
-    sandbox.add_argument("--seed", type=int, help="random seed for the faults")
+    sandbox.add_argument("--seed", type=integer, metavar="N", help="random seed for the faults")
     sandbox.add_argument(
         "--slow-seconds",
         type=non_negative_float,
@@ -69,7 +71,7 @@ def add_parser(sub: Any) -> None:
     )
     sandbox.add_argument(
         "--rate-limit",
-        type=float,
+        type=positive_number,
         metavar="RPS",
         help="answer 429 above this many requests per second",
     )

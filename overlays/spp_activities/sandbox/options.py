@@ -15,11 +15,20 @@ from functools import partial
 from pathlib import Path
 
 from spp_activities.config import is_loopback
+from spp_activities.errors import describe_value
 
 #: Every fault the sandbox can inject, in the order they are drawn.
 FAULT_KINDS: tuple[str, ...] = ("429", "503", "500", "reset", "reset-after", "slow")
 _FAULT_ALIASES = {"reset-before": "reset"}
 _MAX_CLIENT_ID = 2**63 - 1  # SQLite's INTEGER range
+
+
+def _finite(value: float) -> bool:
+    """math.isfinite, False for an int too large for a float (10**5000)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 class SandboxOptionError(ValueError):
@@ -55,7 +64,9 @@ class ClientIds:
         ranges = []
         for client_id in client_ids:
             if isinstance(client_id, bool) or not isinstance(client_id, int):
-                raise SandboxOptionError(f"clients: {client_id!r} is not an integer client ID")
+                raise SandboxOptionError(
+                    f"clients: {describe_value(client_id)} is not an integer client ID"
+                )
             _check_client_id(client_id, "clients")
             ranges.append((client_id, client_id))
         return cls(ranges)
@@ -92,7 +103,8 @@ class ClientIds:
 def _check_client_id(client_id: int, option: str) -> None:
     if not 1 <= client_id <= _MAX_CLIENT_ID:
         raise SandboxOptionError(
-            f"{option}: client ID {client_id} is out of range; IDs are integers from 1 to "
+            f"{option}: client ID {describe_value(client_id)} is out of range; IDs are integers "
+            "from 1 to "
             f"{_MAX_CLIENT_ID}"
         )
 
@@ -100,11 +112,13 @@ def _check_client_id(client_id: int, option: str) -> None:
 def parse_clients(text: str) -> ClientIds:
     """Parse a client-ID list such as "1-100" or "1,2,5-9" (the `--clients` flag)."""
     ranges = []
-    for raw_part in text.split(","):
+    # Messages name an entry by its place, never its text: a token pasted here is not echoed.
+    for number, raw_part in enumerate(text.split(","), start=1):
         part = raw_part.strip()
         if not part:
             raise SandboxOptionError(
-                f"--clients {text!r}: empty entry; write IDs and ranges like '1-100' or '1,2,5-9'"
+                f"--clients: entry {number} is empty; write IDs and ranges like '1-100' or "
+                "'1,2,5-9'"
             )
         first_text, dash, last_text = part.partition("-")
         try:
@@ -112,12 +126,14 @@ def parse_clients(text: str) -> ClientIds:
             last = int(last_text.strip()) if dash else first
         except ValueError:
             raise SandboxOptionError(
-                f"--clients {text!r}: {part!r} is not a client ID or a range like '5-9'"
+                f"--clients: entry {number} is not a client ID or a range like '5-9'"
             ) from None
         _check_client_id(first, "--clients")
         _check_client_id(last, "--clients")
         if last < first:
-            raise SandboxOptionError(f"--clients {text!r}: range {part!r} ends before it starts")
+            raise SandboxOptionError(
+                f"--clients: the range in entry {number} ends before it starts"
+            )
         ranges.append((first, last))
     return ClientIds(ranges)
 
@@ -127,22 +143,26 @@ def parse_faults(text: str) -> dict[str, float]:
     rates: dict[str, float] = {}
     if not text.strip():
         return rates
-    for raw_part in text.split(","):
+    for number, raw_part in enumerate(text.split(","), start=1):
         part = raw_part.strip()
         kind, equals, rate_text = part.partition("=")
         kind = kind.strip()
         if not equals:
             raise SandboxOptionError(
-                f"--faults: {part!r} has no rate; write KIND=RATE, e.g. '429=0.05'"
+                f"--faults: entry {number} has no rate; write KIND=RATE, e.g. '429=0.05'"
             )
         try:
             rate = float(rate_text)
         except ValueError:
             raise SandboxOptionError(
-                f"--faults: the rate for {kind!r} is {rate_text.strip()!r}, not a number "
-                "between 0 and 1"
+                f"--faults: the rate in entry {number} is not a number between 0 and 1"
             ) from None
         canonical = _FAULT_ALIASES.get(kind, kind)
+        if canonical not in FAULT_KINDS:  # the text is not shown: it may be a pasted token
+            raise SandboxOptionError(
+                f"--faults: entry {number} names an unknown fault kind; expected one of "
+                f"{', '.join(FAULT_KINDS)}"
+            )
         if canonical in rates:
             raise SandboxOptionError(f"--faults: {kind!r} is given more than once")
         rates[canonical] = rate
@@ -156,13 +176,15 @@ def check_faults(faults: Mapping[str, float]) -> dict[str, float]:
         canonical = _FAULT_ALIASES.get(kind, kind)
         if canonical not in FAULT_KINDS:
             raise SandboxOptionError(
-                f"faults: unknown fault kind {kind!r}; expected one of {', '.join(FAULT_KINDS)}"
+                f"faults: unknown fault kind {describe_value(kind)}; expected one of "
+                f"{', '.join(FAULT_KINDS)}"
             )
         if isinstance(rate, bool) or not isinstance(rate, int | float):
             raise SandboxOptionError(f"faults: the rate for {kind!r} must be a number")
-        if not math.isfinite(rate) or not 0.0 <= rate <= 1.0:
+        if not _finite(rate) or not 0.0 <= rate <= 1.0:
             raise SandboxOptionError(
-                f"faults: the rate for {kind!r} is {rate}; rates are probabilities from 0 to 1"
+                f"faults: the rate for {kind!r} is {describe_value(rate)}; rates are "
+                "probabilities from 0 to 1"
             )
         checked[canonical] = float(rate)
     total = sum(checked.values())
@@ -189,9 +211,10 @@ def check_rate_limit(rate_limit: float | None) -> float | None:
         return None
     if isinstance(rate_limit, bool) or not isinstance(rate_limit, int | float):
         raise SandboxOptionError("rate limit: must be a number of requests per second")
-    if not math.isfinite(rate_limit) or rate_limit <= 0:
+    if not _finite(rate_limit) or rate_limit <= 0:
         raise SandboxOptionError(
-            f"rate limit: {rate_limit} requests per second; it must be greater than 0"
+            f"rate limit: {describe_value(rate_limit)} requests per second; it must be "
+            "greater than 0"
         )
     return float(rate_limit)
 
@@ -200,8 +223,10 @@ def check_slow_seconds(slow_seconds: float) -> float:
     """The delay of the `slow` fault: a finite number of seconds, at least 0."""
     if isinstance(slow_seconds, bool) or not isinstance(slow_seconds, int | float):
         raise SandboxOptionError("slow seconds: must be a number of seconds")
-    if not math.isfinite(slow_seconds) or slow_seconds < 0:
-        raise SandboxOptionError(f"slow seconds: {slow_seconds}; it must be 0 or more")
+    if not _finite(slow_seconds) or slow_seconds < 0:
+        raise SandboxOptionError(
+            f"slow seconds: {describe_value(slow_seconds)}; it must be 0 or more"
+        )
     return float(slow_seconds)
 
 
@@ -214,6 +239,8 @@ DEFAULT_READ_TIMEOUT = 10.0
 #: Open connections at most; beyond it a new connection is closed at once. Below the usual
 #: limit of 1024 open files, so slow clients cannot exhaust the process.
 DEFAULT_MAX_CONNECTIONS = 512
+#: More open connections than one process could ever hold (its open-file limit).
+MAX_CONNECTIONS_LIMIT = 1_000_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -250,16 +277,21 @@ class SandboxOptions:
         fix("rate_limit", check_rate_limit(self.rate_limit))
         fix("read_timeout", _check_positive(self.read_timeout, "read timeout", "seconds"))
         if isinstance(self.port, bool) or not isinstance(self.port, int):
-            raise SandboxOptionError(f"port: {self.port!r} is not a TCP port (0-65535)")
+            raise SandboxOptionError(
+                f"port: {describe_value(self.port)} is not a TCP port (0-65535)"
+            )
         if not 0 <= self.port <= 65535:
-            raise SandboxOptionError(f"port: {self.port} is not a TCP port (0-65535)")
+            raise SandboxOptionError(
+                f"port: {describe_value(self.port)} is not a TCP port (0-65535)"
+            )
         if (
             isinstance(self.max_connections, bool)
             or not isinstance(self.max_connections, int)
-            or self.max_connections < 1
+            or not 1 <= self.max_connections <= MAX_CONNECTIONS_LIMIT
         ):
             raise SandboxOptionError(
-                f"max connections: {self.max_connections!r}; it must be a whole number >= 1"
+                f"max connections: {describe_value(self.max_connections)}; it must be a whole "
+                f"number from 1 to {MAX_CONNECTIONS_LIMIT}"
             )
         self._check_reach()
 
@@ -269,15 +301,15 @@ class SandboxOptions:
         if is_loopback(self.host):
             return
         if not self.allow_remote:
-            raise SandboxOptionError(
-                f"host {self.host} is not a loopback address, and the sandbox's default token "
+            raise SandboxOptionError(  # the host is not shown: it may be a pasted token
+                "host: not a loopback address, and the sandbox's default token "
                 "is public: to accept connections from other machines pass --allow-remote "
                 "(allow_remote=True) and a token of your own (--token / tokens=)"
             )
         if DEFAULT_TOKEN in self.tokens:
             raise SandboxOptionError(
-                f"host {self.host} with --allow-remote needs a token of your own (--token / "
-                f"tokens=), not the public {DEFAULT_TOKEN!r}"
+                "host: a non-loopback host with --allow-remote needs a token of your own "
+                f"(--token / tokens=), not the public {DEFAULT_TOKEN!r}"
             )
 
     @property
@@ -307,6 +339,6 @@ def _check_tokens(tokens: object) -> tuple[str, ...]:
 def _check_positive(value: object, what: str, unit: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise SandboxOptionError(f"{what}: must be a number of {unit}")
-    if not math.isfinite(value) or value <= 0:
-        raise SandboxOptionError(f"{what}: {value}; it must be greater than 0")
+    if not _finite(value) or value <= 0:
+        raise SandboxOptionError(f"{what}: {describe_value(value)}; it must be greater than 0")
     return float(value)

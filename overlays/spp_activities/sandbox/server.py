@@ -20,6 +20,7 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from spp_activities.config import is_loopback
 from spp_activities.sandbox.app import TRANSPORT_EXTENSION, SandboxState, build_app
 from spp_activities.sandbox.contract import ContractValidator
 from spp_activities.sandbox.faults import FaultPlan
@@ -309,7 +310,8 @@ def _listening_socket(host: str, port: int) -> socket.socket:
         sock.set_inheritable(True)
     except OSError as exc:
         sock.close()
-        raise SandboxOptionError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        where = f"{host}:{port}" if is_loopback(host) else f"that host, port {port}"
+        raise SandboxOptionError(f"cannot listen on {where}: {exc.strerror}") from None
     return sock
 
 

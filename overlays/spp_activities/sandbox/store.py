@@ -62,7 +62,7 @@ class ActivityStore:
                 isolation_level=None,
             )
         except sqlite3.Error as exc:
-            raise SandboxOptionError(f"db: cannot open {self.path}: {exc}") from None
+            raise SandboxOptionError(f"db: cannot open the file: {exc}") from None
         try:
             if self.path is not None:
                 self._conn.execute("PRAGMA journal_mode=WAL")
@@ -71,7 +71,7 @@ class ActivityStore:
         except sqlite3.Error as exc:
             self._conn.close()
             raise SandboxOptionError(
-                f"db: {self.path} cannot hold the sandbox's activities: {exc}"
+                f"db: the file cannot hold the sandbox's activities: {exc}"
             ) from None
 
     def add(
