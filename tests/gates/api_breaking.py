@@ -7,8 +7,9 @@ naming it (see release.py).
     python tests/gates/api_breaking.py
 
 The public API is what ``spp_activities`` exports (its ``__all__``, followed to where each
-name is defined: classes with their methods and signatures) and all of ``spp_api``; the
-overlay's submodules are internal. The released API is the released sources, kept in
+name is defined: classes with their methods and signatures), the resource classes behind
+``client.activities`` (``spp_activities.resources``), and all of ``spp_api``; the
+overlay's other submodules are internal. The released API is the released sources, kept in
 ``released/python/``: all of ``spp_api`` and the ``spp_activities`` modules the exported
 names come from (griffe reads them statically; a fresh clone may have no tags, and
 griffe 2.4's JSON dump cannot be loaded back for comparison across the two packages).
@@ -29,6 +30,7 @@ from release import RELEASED, ROOT, Breaking, verdict
 #: added, and ``__version__`` changes with every release.
 _IGNORED_VALUES = frozenset({"__all__", "__version__"})
 _ERRORS = "spp_activities.errors"  # where spp_activities' lazily exported errors live
+_RESOURCES = "spp_activities.resources"  # client.activities' classes
 
 
 def _load(search_paths: list[Path]) -> griffe.ModulesCollection:
@@ -72,6 +74,16 @@ def _exports(modules: griffe.ModulesCollection) -> dict[str, griffe.Object | gri
                 exports[name] = modules[f"{sources.get(name, _ERRORS)}.{name}"]
         except (KeyError, griffe.AliasResolutionError):
             exports.pop(name, None)  # listed, but defined nowhere: as good as removed
+    # The resources behind ``client.activities`` (their ``create`` signatures): reached
+    # through a descriptor griffe cannot follow, so named here. 0.1.0 had no such module.
+    try:
+        resources = modules[_RESOURCES]
+    except KeyError:
+        return exports
+    if "__all__" in resources.members:
+        for name in ast.literal_eval(str(resources["__all__"].value)):
+            if name in resources.members and resources[name].is_class:
+                exports[f"{_RESOURCES.removeprefix('spp_activities.')}.{name}"] = resources[name]
     return exports
 
 
