@@ -56,15 +56,16 @@ def test_import_names_the_cli_flags_too(run_cli: RunCli, tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("stdin", "stored"),
     [
-        (b"Fixed the invoice\n", "Fixed the invoice"),  # echo, git log --format=%B
+        (b"Fixed the invoice\n", "Fixed the invoice"),  # echo
+        (b"Fixed the invoice\n\n", "Fixed the invoice"),  # git log -1 --format=%B
+        (b"Subject\n\nBody line\n\n", "Subject\n\nBody line"),  # ... with a body
         (b"Fixed the invoice\r\n", "Fixed the invoice"),  # a Windows editor
         (b"Fixed the invoice", "Fixed the invoice"),
         (b"Two lines\nof text\n", "Two lines\nof text"),
-        (b"Ends with a blank line\n\n", "Ends with a blank line\n"),  # only ONE newline goes
         (b"  indented, trailing spaces  \n", "  indented, trailing spaces  "),
     ],
 )
-def test_content_from_stdin_loses_only_the_final_newline(
+def test_content_from_stdin_loses_only_its_final_line_breaks(
     sandbox: Sandbox, run_cli: RunCli, stdin: bytes, stored: str
 ) -> None:
     result = run_cli(

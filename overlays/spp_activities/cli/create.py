@@ -50,8 +50,8 @@ def add_parser(sub: Any) -> None:
 
 
 def _read_content(value: str) -> str:
-    """The --content text; '-' reads standard input, without the one final line break that
-    `echo` and `git log --format=%B` add (other white space is the user's text)."""
+    """The --content text; '-' reads standard input, without the line breaks it ends with
+    (`echo` adds one, `git log --format=%B` two); other white space is the user's text."""
     if value != "-":
         return value
     data = sys.stdin.buffer.read()
@@ -59,7 +59,7 @@ def _read_content(value: str) -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UsageError(f"standard input is not UTF-8 text (byte {exc.start + 1})") from None
-    return text.removesuffix("\n").removesuffix("\r") if text.endswith("\n") else text
+    return text.rstrip("\r\n")
 
 
 def run(args: argparse.Namespace) -> int:

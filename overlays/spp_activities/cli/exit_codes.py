@@ -34,7 +34,7 @@ MEANINGS: dict[ExitCode, str] = {
     ExitCode.REJECTED: "rejected by the API (400/422), nothing created",
     ExitCode.TEMPORARY: "temporary failure after retries, nothing created",
     ExitCode.UNKNOWN: "outcome unknown, the activity may exist",
-    ExitCode.IMPORT_INCOMPLETE: "(import) some rows failed or are unknown, see the report",
+    ExitCode.IMPORT_INCOMPLETE: "(import) rows are left invalid, failed or unknown, see the report",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C), run the same command again to continue",
     ExitCode.BROKEN_PIPE: "the output was closed early (e.g. by `head`)",
 }
