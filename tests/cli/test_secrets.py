@@ -301,8 +301,14 @@ def test_an_unknown_short_flag_with_its_value_attached_is_named_by_two_character
 def test_help_with_a_value_attached_does_not_echo_it(
     command: str, run_cli: RunCli, tmp_path: Path
 ) -> None:
-    """`-hX` is -h followed by the unknown short flag -X: argparse's message quotes the rest."""
+    """`-hX` is -h followed by the unknown short flag -X: argparse's message quotes the rest.
+    Python 3.11 and 3.12 refuse it; where argparse runs -h before reading the rest
+    (3.13.0 does for the top-level parser), the help is printed. Either way, no echo."""
     argv = [command, *required_for(command, tmp_path)] if command else []
     result = run_cli([*argv, f"-h{SECRET}"])
-    assert_refused_without_echo(result)
-    assert "takes no value" in result.err
+    if result.code == 0:
+        assert result.out.startswith("usage: spp-activities")
+        assert SECRET not in result.out + result.err
+    else:
+        assert_refused_without_echo(result)
+        assert "takes no value" in result.err
