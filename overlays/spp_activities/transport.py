@@ -36,7 +36,7 @@ import contextvars
 import ipaddress
 import time
 import zlib
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from typing import Any, Final
 
 import httpcore
@@ -138,9 +138,10 @@ def refuse_proxied_plain_http(http: httpx.Client | httpx.AsyncClient, base_url: 
     )
 
 
-def new_http_client(config: ClientConfig) -> httpx.Client:
+def new_http_client(config: ClientConfig, headers: Mapping[str, str]) -> httpx.Client:
+    """The client's own pool; ``headers``: what it sends on every request."""
     client = httpx.Client(
-        headers=config.headers(),
+        headers=headers,
         timeout=config.timeout,
         follow_redirects=False,
         mounts=_no_proxy_for(config.base_url),
@@ -153,9 +154,10 @@ def new_http_client(config: ClientConfig) -> httpx.Client:
     return client
 
 
-def new_async_http_client(config: ClientConfig) -> httpx.AsyncClient:
+def new_async_http_client(config: ClientConfig, headers: Mapping[str, str]) -> httpx.AsyncClient:
+    """The async client's own pool; ``headers``: what it sends on every request."""
     return httpx.AsyncClient(
-        headers=config.headers(),
+        headers=headers,
         timeout=config.timeout,
         follow_redirects=False,
         mounts=_no_proxy_for(config.base_url),

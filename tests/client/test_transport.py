@@ -285,3 +285,79 @@ def test_other_connect_errors_do_not_blame_the_name(api: Api) -> None:
     assert "Connection refused" in text
     assert caught.value.may_have_been_created is False
     assert len(api.requests) == 3  # a refused connection created nothing: retried twice
+
+
+# --- what the own pool sends --------------------------------------------------------
+
+
+def _recording_server(loopback_server: Factory) -> tuple[LoopbackServer, list[dict[str, Any]]]:
+    """A server that answers 201 and records each request's path and headers."""
+    seen: list[dict[str, Any]] = []
+
+    def created(handler: BaseHTTPRequestHandler) -> None:
+        seen.append({"path": handler.path, **{k.lower(): v for k, v in handler.headers.items()}})
+        body = (
+            b'{"id": 1, "content": "x", "created_at": "2025-12-19T10:00:00Z",'
+            b' "updated_at": "2025-12-19T10:00:00Z", "author": {"id": 2, "name": "A"}}'
+        )
+        handler.send_response(201)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    return loopback_server(created), seen
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_own_pool_sends_each_clients_headers_to_each_clients_url(
+    loopback_server: Factory, kind: str
+) -> None:
+    """The own pool sends X-Api-Version and Content-Type by default, and a call's URL
+    may come from a cache: two clients of other API versions and base URLs, a copy
+    from with_options, a per-call header and client IDs reused or new must each still
+    reach the wire as they were asked for."""
+    server, seen = _recording_server(loopback_server)
+    calls: list[tuple[str, int, dict[str, Any]]] = [
+        ("old", 1, {}),
+        ("new", 1, {}),
+        ("old", 2, {}),
+        ("copy", 1, {}),
+        ("new", 2**62, {"extra_headers": {"X-Api-Version": "2030-01-01"}}),
+        ("old", 1, {}),
+    ]
+
+    def clients(cls: Any) -> dict[str, Any]:
+        old = cls(server.url, TOKEN, api_version="2024-03-05")
+        new = cls(base_url=server.url + "/v2", token=TOKEN, api_version="2025-06-01")
+        return {"old": old, "new": new, "copy": old.with_options(max_retries=0)}
+
+    if kind == "sync":
+        made = clients(SPPClient)
+        for name, client_id, options in calls:
+            made[name].activities.create(client_id, "x", **options)
+        made["old"].close()
+        made["new"].close()
+    else:
+
+        async def main() -> None:
+            made = clients(AsyncSPPClient)
+            for name, client_id, options in calls:
+                await made[name].activities.create(client_id, "x", **options)
+            await made["old"].aclose()
+            await made["new"].aclose()
+
+        asyncio.run(main())
+
+    assert [(r["path"], r["x-api-version"]) for r in seen] == [
+        ("/api/clients/1/activities", "2024-03-05"),
+        ("/v2/clients/1/activities", "2025-06-01"),
+        ("/api/clients/2/activities", "2024-03-05"),
+        ("/api/clients/1/activities", "2024-03-05"),
+        (f"/v2/clients/{2**62}/activities", "2030-01-01"),
+        ("/api/clients/1/activities", "2024-03-05"),
+    ]
+    for request in seen:
+        assert request["content-type"] == "application/json"
+        assert request["authorization"] == f"Bearer {TOKEN}"
+        assert request["accept"] == "application/json"
