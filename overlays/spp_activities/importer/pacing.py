@@ -14,7 +14,8 @@ client; the pause after a 429 stops at that policy's `retry_after_max`.
   (for other throttles) except one probe now and then.
 * `WindowEstimate`: a fixed window like Laravel's (a window opens at the first
   request and admits `Limit` requests) shows as `Remaining` jumping back up;
-  the median time between such resets is the window's length.
+  each reset bounds the window's length from both sides, allowing for the
+  latency's jitter, and the bounds give the estimate.
 * `RefillEstimate`: a throttle that refills continuously (a token bucket)
   shows no resets; its refill rate is estimated from how `Remaining` moves
   while requests are accepted.
@@ -41,7 +42,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import statistics
 import time
 from collections import deque
 from collections.abc import Callable
@@ -99,70 +99,123 @@ class Pause:
 
 
 class WindowEstimate:
-    """Learns a fixed window's length from the times `Remaining` jumps back up."""
+    """Learns a fixed window's length from the times `Remaining` jumps back up.
+
+    A window opens when the first request after the last one ended *arrives*; the
+    pacer knows send times and round trips. A request arrived between its send time
+    (plus the fastest one-way trip, which cancels out) and that plus its *slack*:
+    how much longer its round trip took than the fastest recent one.
+
+    Every reset bounds the length: the old window's last counted request arrived
+    before the window ended, the new window's opener after it; a 429 inside a
+    window also says it had not ended. The bounds are widened by the slack, so that
+    they hold however the latency varies, and `Remaining` must rise by more than
+    replies can overtake each other to count as a reset. The estimate is the whole
+    number of seconds between the bounds when there is only one and the upper bound
+    is within 10% of it (windows are whole seconds in the throttles we know,
+    Laravel's included), else the upper bound. Only bounds are learnt, never the
+    gaps between resets themselves: after a spent window the pacer chose when to
+    knock, and a gap fed into the estimate it was timed by creeps up window after
+    window (to 1.05 s for a one-second window on the benchmark). A late reply can
+    still say which request opened a window.
+
+    `end()` is the opener's send time, plus its slack (the latest it can have
+    arrived), plus the length and 1%: a request sent then arrives after the window
+    ended.
+    """
 
     def __init__(self) -> None:
         self.length: float | None = None
         self.opened: float | None = None  # send time of the request that opened the window
         self.opened_seen_at = -math.inf  # when its reply came
+        self._opened_slack = 0.0
         self._level: int | None = None  # `Remaining` of the last reply of this window
-        self._throttled_since_reset = False  # a pause makes the next gap meaningless
-        self._gaps: deque[float] = deque(maxlen=8)  # the last few times between resets
+        self._last_counted = -math.inf  # send time of this window's last counted request
+        self._lower = 0.0  # the length is more than this ...
+        self._upper = math.inf  # ... and at most this
+        self._round_trips: deque[float] = deque(maxlen=64)
+        self._old: tuple[float, int] | None = None  # the window before: opener, last level
 
     def end(self) -> float | None:
         """When the current window must have ended (a little after), if it is known."""
         if self.length is None or self.opened is None:
             return None
-        return self.opened + self.length + max(0.01, 0.01 * self.length)
+        return self.opened + self._opened_slack + self.length + max(0.01, 0.01 * self.length)
 
     def observe(
-        self, now: float, reply: Reply, limit: int, remaining: int, rate: float | None
+        self, now: float, reply: Reply, limit: int, remaining: int, *, overtaking: int
     ) -> bool:
-        """Learn from one reply with budget headers; True if the throttle turned out not to
-        be a fixed window (no reset for several windows, and budget to spare)."""
-        if not reply.throttled and (self.opened is None or reply.sent_at >= self.opened):
-            # Replies to requests sent before the last reset may come from the old
-            # window: they neither start a window nor serve as the baseline.
-            baseline = 0 if self._level is None else self._level
-            if remaining - baseline >= max(2, limit // 2):
-                self._on_reset(now, reply.sent_at, rate)
-            self._level = remaining
-        if reply.throttled:
-            self._throttled_since_reset = True
+        """Learn from one reply with budget headers; True if the throttle turned out not
+        to be a fixed window (no reset for several windows, and budget to spare).
+
+        `overtaking`: how many replies may overtake another (the most requests in
+        flight at once); within one window `Remaining` rises by no more than that."""
+        slack = self._slack(now - reply.sent_at)
+        sent = reply.sent_at
+        opened = self.opened
+        jump = max(2, min(limit // 2, overtaking + 1))  # more: a new window
+        if opened is None or sent >= opened:
+            level = 0 if self._level is None else self._level
+            if reply.throttled:
+                if opened is not None:
+                    # Refused inside the current window: it lasts longer than that.
+                    self._bound(lower=sent - opened - self._opened_slack)
+            elif opened is None or remaining - level >= jump:
+                self._on_reset(now, sent, slack)
+                self._level = remaining
+            else:
+                self._last_counted = max(self._last_counted, sent)
+                self._level = remaining
+        elif not reply.throttled and self._old is not None:
+            old_opened, old_level = self._old
+            if remaining - old_level >= jump:
+                # A late reply: this request, sent before the one taken as the
+                # window's opener, was counted in the new window first.
+                self.opened, self._opened_slack = sent, slack
+                self._bound(upper=sent + slack - old_opened)
         if (
             self.length is not None
             and self.opened is not None
-            and reply.sent_at - self.opened > 2.5 * self.length
+            and sent - self.opened > 2.5 * self.length
             and remaining > limit // 4
         ):
             # Not a fixed window (e.g. a token bucket refilling continuously).
-            self.length = None
-            self._gaps.clear()
-            self.opened = None
+            self.length = self.opened = self._old = None
+            self._lower, self._upper = 0.0, math.inf
             return True
         return False
 
-    def _on_reset(self, now: float, sent_at: float, rate: float | None) -> None:
-        """`Remaining` jumped back up: a new window opened (or a bucket refilled while idle).
-
-        The median of the last few times between two such jumps estimates the
-        window's length (a window opens at the first request after the last one
-        ended, so each time is the length plus up to one request interval; the
-        median stays clear of the jitter that makes single gaps short).
-        """
-        if self.opened is not None and not self._throttled_since_reset:
-            gap = sent_at - self.opened
-            if gap > 0:
-                self._gaps.append(gap)
-                length = statistics.median(self._gaps)
-                if rate is not None:
-                    # A window opens at the first request after the last one ended: on
-                    # average half a request interval after it, which is not the window.
-                    length = max(min(self._gaps), length - 0.5 / rate)
-                self.length = length
-        self.opened = sent_at
+    def _on_reset(self, now: float, sent_at: float, slack: float) -> None:
+        """A new window opened (or a bucket refilled while idle)."""
+        self._old = None
+        if self.opened is not None:
+            self._old = (self.opened, self._level or 0)
+            self._bound(
+                lower=self._last_counted - self.opened - self._opened_slack,
+                upper=sent_at + slack - self.opened,
+            )
+        self.opened, self._opened_slack = sent_at, slack
         self.opened_seen_at = now
-        self._throttled_since_reset = False
+        self._last_counted = sent_at
+
+    def _bound(self, *, lower: float = 0.0, upper: float = math.inf) -> None:
+        """Narrow the bounds of the length, and choose the estimate between them."""
+        lower, upper = max(self._lower, lower), min(self._upper, upper)
+        if lower >= upper:  # they disagree (a throttle that changed?): trust the newest
+            lower, upper = (lower, math.inf) if upper == self._upper else (0.0, upper)
+        self._lower, self._upper = lower, upper
+        if upper == math.inf:
+            if self.length is not None:
+                self.length = max(self.length, lower)
+            return
+        whole = math.floor(lower) + 1.0  # the one whole number of seconds between them?
+        self.length = whole if whole <= upper < min(whole + 1.0, 1.1 * whole) else upper
+
+    def _slack(self, round_trip: float) -> float:
+        """How much longer this round trip took than the fastest of the recent ones."""
+        trips = self._round_trips
+        trips.append(round_trip)
+        return round_trip - min(trips)
 
 
 class RefillEstimate:
@@ -208,8 +261,12 @@ class Budget:
         self.last_answer = -math.inf
         self.probe_interval = 0.05
 
-    def observe(self, limit: int, remaining: int, throttled: bool) -> None:
+    def observe(self, limit: int, remaining: int, throttled: bool, *, same_window: bool) -> None:
+        """Learn from one reply; within one fixed window (`same_window`) what is left only
+        goes down: a reply overtaken by a later one is not allowed to raise it again."""
         self.limit = limit
+        if same_window and self.remaining is not None:
+            remaining = min(remaining, self.remaining)
         self.remaining = remaining
         if throttled:
             self.probe_interval = min(self.probe_interval * 2, 1.0)
@@ -378,6 +435,7 @@ class Pacer:
         self.answered = 0
         self.accepted = 0
         self.throttles = 0
+        self.most_in_flight = 0  # how many replies may overtake another
 
     def now(self) -> float:
         return self._clock()
@@ -404,6 +462,7 @@ class Pacer:
         if delay:
             return delay
         self.sent += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
         self.meter.count(now)
         return 0.0
 
@@ -431,11 +490,16 @@ class Pacer:
     def _learn_budget(self, now: float, reply: Reply, limit: int) -> None:
         assert reply.remaining is not None
         remaining = 0 if reply.throttled else reply.remaining
-        self.budget.observe(limit, remaining, reply.throttled)
+        opened = self.window.opened
+        if self.window.observe(now, reply, limit, remaining, overtaking=self.most_in_flight):
+            self.refill.restart()
+        window = self.window
+        if window.length is None or window.opened is None or window.opened != opened:
+            self.budget.observe(limit, remaining, reply.throttled, same_window=False)
+        elif reply.sent_at >= window.opened:  # older replies speak of a window gone by
+            self.budget.observe(limit, remaining, reply.throttled, same_window=True)
         if reply.throttled:
             self.refill.on_throttled()
-        if self.window.observe(now, reply, limit, remaining, self.control.rate):
-            self.refill.restart()
         if self.window.length is not None:
             self.control.spread_over_window(limit, self.window.length)
             return
