@@ -3,26 +3,20 @@ API and of spp_api fail; additive changes pass; the released snapshot is 0.1.0's
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import api_breaking
 import pytest
+from project_copy import ROOT, copy_project
 
-ROOT = Path(__file__).resolve().parents[2]
 RELEASED = ROOT / "tests/gates/released/python"
 
 
 @pytest.fixture
 def sources(tmp_path: Path) -> Path:
-    ignore = shutil.ignore_patterns("__pycache__")
-    shutil.copytree(ROOT / "overlays", tmp_path / "overlays", ignore=ignore)
-    shutil.copytree(ROOT / "generated", tmp_path / "generated", ignore=ignore)
-    for name in ("pyproject.toml", "CHANGELOG.md"):
-        shutil.copy2(ROOT / name, tmp_path / name)
-    return tmp_path
+    return copy_project(tmp_path, link_tools=False)
 
 
 def edit(path: str, old: str, new: str) -> Callable[[Path], None]:

@@ -9,17 +9,14 @@ import sysconfig
 from pathlib import Path
 
 import pytest
+from project_copy import ACTIVITY_ANCHOR, CREATE_ANCHOR, MAKE_IN_COPY, copy_project
 
-ROOT = Path(__file__).resolve().parents[2]
 OP = "/paths/~1clients~1{user}~1activities/post"
-ACTIVITY_ANCHOR = '        author:\n          $ref: "#/components/schemas/Author"\n'
-CREATE_ANCHOR = "            - Client called to discuss project requirements.\n    Activity:\n"
 
 
 def make(project: Path, *targets: str) -> subprocess.CompletedProcess[str]:
-    # -o: never remake the shared .venv from a copy (that would repoint its editable install).
     return subprocess.run(
-        ["make", "--no-print-directory", "-o", ".venv/.installed", *targets],
+        [*MAKE_IN_COPY, *targets],
         cwd=project,
         capture_output=True,
         text=True,
@@ -30,21 +27,7 @@ def make(project: Path, *targets: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    copy = tmp_path_factory.mktemp("project")
-    listed = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    )
-    for name in filter(None, listed.stdout.decode().split("\0")):
-        source = ROOT / name
-        if source.is_file():
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            (copy / name).write_bytes(source.read_bytes())
-    (copy / ".venv").symlink_to(ROOT / ".venv")
-    (copy / "node_modules").symlink_to(ROOT / "node_modules")
-    return copy
+    return copy_project(tmp_path_factory.mktemp("project"))
 
 
 def typecheck(project: Path) -> subprocess.CompletedProcess[str]:

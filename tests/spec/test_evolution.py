@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -22,19 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-COPIED = [
-    "openapi.yaml",
-    "generator-config.yml",
-    ".spectral.yaml",
-    "Makefile",
-    "pyproject.toml",
-    "package.json",
-    "package-lock.json",
-]
-ACTIVITY_ANCHOR = '        author:\n          $ref: "#/components/schemas/Author"\n'
-CREATE_ANCHOR = "            - Client called to discuss project requirements.\n    Activity:\n"
+from project_copy import ACTIVITY_ANCHOR, CREATE_ANCHOR, MAKE_IN_COPY, copy_project
 
 
 @dataclass(frozen=True)
@@ -176,19 +163,11 @@ def _edit(spec: str, kind: Kind | None) -> str:
 
 
 def _copy_project(where: Path, kind: Kind | None) -> Path:
-    where.mkdir(parents=True)
-    for name in COPIED:
-        shutil.copy2(ROOT / name, where / name)
-    ignore = shutil.ignore_patterns("__pycache__")
-    shutil.copytree(ROOT / "generated", where / "generated", ignore=ignore)
-    shutil.copytree(ROOT / "overlays", where / "overlays", ignore=ignore)
-    (where / ".venv").symlink_to(ROOT / ".venv")
-    (where / "node_modules").symlink_to(ROOT / "node_modules")
+    copy_project(where)
     spec = where / "openapi.yaml"
     spec.write_text(_edit(spec.read_text(encoding="utf-8"), kind), encoding="utf-8")
-    # -o: never remake the shared .venv from a copy (that would repoint its editable install).
     result = subprocess.run(
-        ["make", "--no-print-directory", "-o", ".venv/.installed", "generate"],
+        [*MAKE_IN_COPY, "generate"],
         cwd=where,
         capture_output=True,
         text=True,

@@ -6,30 +6,18 @@ Every test that changes something works in a temporary copy of the project
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from project_copy import MAKE_IN_COPY, ROOT, copy_project
 
 pytestmark = pytest.mark.slow  # runs `make` (or the bench): minutes
-
-ROOT = Path(__file__).resolve().parents[2]
-COPIED = [
-    "openapi.yaml",
-    "generator-config.yml",
-    ".spectral.yaml",
-    "Makefile",
-    "pyproject.toml",
-    "package.json",
-    "package-lock.json",
-]
-TEMPLATES = "overlays/spp_api_templates"
 
 
 def make(target: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["make", "--no-print-directory", target],
+        [*MAKE_IN_COPY, target],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -40,18 +28,8 @@ def make(target: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A throwaway copy of the project; the install stamp stays newer than its inputs."""
-    copy = tmp_path / "project"
-    copy.mkdir()
-    for name in COPIED:
-        shutil.copy2(ROOT / name, copy / name)
-    shutil.copytree(
-        ROOT / "generated", copy / "generated", ignore=shutil.ignore_patterns("__pycache__")
-    )
-    shutil.copytree(ROOT / TEMPLATES, copy / TEMPLATES)
-    (copy / ".venv").symlink_to(ROOT / ".venv")
-    (copy / "node_modules").symlink_to(ROOT / "node_modules")
-    return copy
+    """A throwaway copy of the project."""
+    return copy_project(tmp_path / "project")
 
 
 def test_check_generated_passes_on_the_checkout() -> None:
