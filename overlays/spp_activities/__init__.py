@@ -15,8 +15,9 @@ not pay for httpx and the generated package before it needs them.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from spp_api.models import Activity, Author
@@ -80,14 +81,6 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in __all__:
-        raise AttributeError(f"module 'spp_activities' has no attribute {name!r}")
-    source = _SOURCES.get(name, "spp_activities.errors")
-    value = getattr(importlib.import_module(source), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(
+    __name__, {name: _SOURCES.get(name, "spp_activities.errors") for name in __all__}
+)
