@@ -14,7 +14,6 @@ own I/O.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import functools
 import logging
@@ -25,7 +24,6 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import anyio
 import httpx
-import sniffio
 from spp_api.api.client_activities import create_client_activity
 from spp_api.models import ActivityCreate
 
@@ -707,40 +705,32 @@ class AsyncSPPClient(_BaseClient[httpx.AsyncClient, Callable[[float], Awaitable[
         request = call.begin()
         request.extensions["trace"] = call.trace
         try:
-            if sniffio.current_async_library() == "asyncio":
-                # The same deadline as anyio's cancel scope, at a third of its cost.
-                async with asyncio.timeout(call.time_left()):
-                    return await self._exchange(call, request)
             with anyio.fail_after(call.time_left()):
-                return await self._exchange(call, request)
+                response = await self._http.send(
+                    request, stream=True, auth=call.auth, follow_redirects=False
+                )
+                try:
+                    reader = call.reader(response)
+                    if reader is None:
+                        result = response
+                        await response.aread()
+                    else:
+                        already = reader.already_read()
+                        if already is not None:
+                            result = already
+                        else:
+                            async for chunk in response.aiter_raw():
+                                reader.feed(chunk)
+                            result = reader.response()
+                finally:
+                    await response.aclose()
+            if result is not response:
+                result.elapsed = response.elapsed
+            return result
         except TimeoutError:
             return _DeadlinePassed(call.sent)
         except (httpx.RequestError, ReplyTooLarge) as exc:
             return exc
-
-    async def _exchange(self, call: _Call, request: httpx.Request) -> httpx.Response:
-        """The request sent and its reply read, within the size cap."""
-        response = await self._http.send(
-            request, stream=True, auth=call.auth, follow_redirects=False
-        )
-        try:
-            reader = call.reader(response)
-            if reader is None:
-                result = response
-                await response.aread()
-            else:
-                already = reader.already_read()
-                if already is not None:
-                    result = already
-                else:
-                    async for chunk in response.aiter_raw():
-                        reader.feed(chunk)
-                    result = reader.response()
-        finally:
-            await response.aclose()
-        if result is not response:
-            result.elapsed = response.elapsed
-        return result
 
     async def aclose(self) -> None:
         """Close the connections, unless the httpx.AsyncClient was passed in by you (or

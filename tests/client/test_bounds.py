@@ -9,7 +9,6 @@ import gzip
 import json
 import socket
 import tracemalloc
-import types
 import zlib
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler
@@ -35,22 +34,10 @@ TOKEN = "sk-test-bounds-Rr4"
 Factory = Callable[[Callable[[BaseHTTPRequestHandler], None]], LoopbackServer]
 
 
-@pytest.fixture(params=["sync", "async", "async-anyio"])
-def create(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+@pytest.fixture(params=["sync", "async"])
+def create(request: pytest.FixtureRequest) -> Callable[..., Any]:
     """``create(url, client_id, content, client={client options}, **per-call options)``
-    on a fresh client of one kind against a real server: no mock transport between.
-
-    The async client keeps its deadline with asyncio's own timeout under asyncio, and
-    with anyio's cancel scope under any other loop (trio); "async-anyio" runs that
-    second path here, where only asyncio is installed."""
-    if request.param == "async-anyio":
-        import spp_activities.client
-
-        monkeypatch.setattr(
-            spp_activities.client,
-            "sniffio",
-            types.SimpleNamespace(current_async_library=lambda: "not asyncio"),
-        )
+    on a fresh client of one kind against a real server: no mock transport between."""
 
     def run(
         url: str, client_id: int, content: str, client: dict[str, Any] | None = None, **options: Any
