@@ -325,6 +325,8 @@ def test_own_pool_sends_each_clients_headers_to_each_clients_url(
         ("copy", 1, {}),
         ("new", 2**62, {"extra_headers": {"X-Api-Version": "2030-01-01"}}),
         ("old", 1, {}),
+        ("old", 3, {"extra_headers": {"X-Api-Version": None, "Accept": None}}),
+        ("old", 1, {}),
     ]
 
     def clients(cls: Any) -> dict[str, Any]:
@@ -349,15 +351,28 @@ def test_own_pool_sends_each_clients_headers_to_each_clients_url(
 
         asyncio.run(main())
 
-    assert [(r["path"], r["x-api-version"]) for r in seen] == [
+    assert [(r["path"], r.get("x-api-version")) for r in seen] == [
         ("/api/clients/1/activities", "2024-03-05"),
         ("/v2/clients/1/activities", "2025-06-01"),
         ("/api/clients/2/activities", "2024-03-05"),
         ("/api/clients/1/activities", "2024-03-05"),
         (f"/v2/clients/{2**62}/activities", "2030-01-01"),
         ("/api/clients/1/activities", "2024-03-05"),
+        ("/api/clients/3/activities", None),  # taken off for this call only ...
+        ("/api/clients/1/activities", "2024-03-05"),  # ... and back on the next
     ]
+    assert [r.get("accept") for r in seen] == ["application/json"] * 6 + [None, "application/json"]
     for request in seen:
         assert request["content-type"] == "application/json"
         assert request["authorization"] == f"Bearer {TOKEN}"
-        assert request["accept"] == "application/json"
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_the_token_is_not_among_the_own_pools_default_headers(kind: str) -> None:
+    """The pool sends X-Api-Version and Content-Type by default, never the token: it is
+    written into each request as it is sent."""
+    client = (SPPClient if kind == "sync" else AsyncSPPClient)("example.spp.co", TOKEN)
+    defaults = client._http.headers
+    assert defaults["X-Api-Version"] == client.api_version
+    assert "authorization" not in defaults
+    assert TOKEN not in repr(dict(defaults))
