@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .lazy_exports import lazy_exports
+from .lazy_exports import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from spp_api.models import Activity, Author
@@ -81,6 +81,6 @@ __all__ = [
 ]
 
 
-__getattr__, __dir__ = lazy_exports(
-    __name__, {name: _SOURCES.get(name, "spp_activities.errors") for name in __all__}
+__getattr__, __dir__ = _lazy_exports(
+    globals(), {name: _SOURCES.get(name, "spp_activities.errors") for name in __all__}
 )

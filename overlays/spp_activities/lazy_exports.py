@@ -1,7 +1,7 @@
 """Exports imported on first use (PEP 562), for the ``__init__`` of a package whose public
 names would otherwise pull in heavy modules at import time.
 
-``__getattr__, __dir__ = lazy_exports(__name__, sources)`` in a package's ``__init__``:
+``__getattr__, __dir__ = lazy_exports(globals(), sources)`` in a package's ``__init__``:
 ``sources`` maps each exported name to the module it lives in. A name is imported the first
 time it is looked up, then kept in the package's namespace, so later look-ups cost nothing.
 Written here because the standard library has no helper for it; ``lazy_loader`` (PyPI)
@@ -11,7 +11,6 @@ does the same for whole submodules, not for names picked from them.
 from __future__ import annotations
 
 import importlib
-import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -19,10 +18,11 @@ __all__ = ["lazy_exports"]
 
 
 def lazy_exports(
-    package: str, sources: Mapping[str, str]
+    namespace: dict[str, Any], sources: Mapping[str, str]
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
-    """The ``__getattr__`` and ``__dir__`` for ``package`` exporting ``sources``' names."""
-    namespace = sys.modules[package].__dict__
+    """The ``__getattr__`` and ``__dir__`` for the package whose ``globals()`` is
+    ``namespace``, exporting ``sources``' names."""
+    package = namespace["__name__"]
 
     def __getattr__(name: str) -> Any:
         source = sources.get(name)

@@ -25,6 +25,7 @@ from spp_activities.importer.pacing import (
     Budget,
     Pacer,
     Pause,
+    Placed,
     RefillEstimate,
     Reply,
     Spacing,
@@ -34,6 +35,8 @@ from spp_activities.importer.pacing import (
 )
 from spp_activities.retry import RetryPolicy
 from spp_activities.sandbox import Sandbox
+
+NEW, CURRENT = Placed.NEW, Placed.CURRENT
 
 
 class FakeClock:
@@ -91,16 +94,21 @@ def simulate(
     workers: int = 8,
     latency: float = 0.004,
     jitter: float = 0.0,
+    server_time: float = 0.0,
     duration: float = 20.0,
     headers: bool = True,
     seed: int = 1,
 ) -> Result:
-    """`latency`: the fastest round trip; `jitter`: the mean extra delay of each way
-    (exponential, so a few trips take much longer and replies come out of order)."""
+    """`latency`: the fastest round trip; `jitter`: the mean extra delay of each way, and
+    `server_time` the mean time the server takes after counting a request (exponential:
+    a few take much longer, so replies come out of order)."""
     rng = random.Random(seed)
 
-    def one_way() -> float:
-        return latency / 2 + (rng.expovariate(1 / jitter) if jitter else 0.0)
+    def one_way(extra: float = 0.0) -> float:
+        delay = latency / 2
+        for mean in (jitter, extra):
+            delay += rng.expovariate(1 / mean) if mean else 0.0
+        return delay
 
     clock = FakeClock()
     pacer = Pacer(clock=clock, max_pause=60.0)
@@ -129,7 +137,7 @@ def simulate(
                 first_accepted = time if math.isnan(first_accepted) else first_accepted
                 last_accepted = time
             reply = (data[0], float(allowed), limit, remaining, retry_after)
-            heapq.heappush(events, (time + one_way(), seq, "reply", reply))
+            heapq.heappush(events, (time + one_way(server_time), seq, "reply", reply))
         else:
             sent_at, allowed_f, limit_f, remaining_f, retry_after = data
             allowed = bool(allowed_f)
@@ -170,20 +178,36 @@ def test_a_fixed_window_of_50_is_used_to_97_percent_in_the_steady_state(latency:
     assert result.throttled_share <= 0.01
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
 @pytest.mark.parametrize(
-    ("latency", "jitter", "steady"),
-    [(0.004, 0.002, 0.97), (0.01, 0.005, 0.97), (0.02, 0.01, 0.97), (0.05, 0.02, 0.9)],
+    ("latency", "jitter", "server_time", "steady"),
+    [
+        (0.004, 0.002, 0.0, 0.97),
+        (0.01, 0.005, 0.0, 0.97),
+        (0.02, 0.01, 0.0, 0.97),
+        (0.05, 0.02, 0.0, 0.93),
+        (0.004, 0.001, 0.02, 0.97),  # the server's own time varies
+        (0.02, 0.002, 0.05, 0.92),
+        (0.01, 0.05, 0.0, 0.88),  # heavy jitter: round trips of 10 to 300 ms
+    ],
 )
 def test_a_fixed_window_is_used_to_the_full_when_latency_varies(
-    latency: float, jitter: float, steady: float, seed: int
+    latency: float, jitter: float, server_time: float, steady: float, seed: int
 ) -> None:
     """On a real network round trips vary and replies overtake each other: the opener
     of a window may come back late, and an old window's `Remaining: 0` after the new
     window's first replies. The pacer still learns the one-second window (not a little
-    more, which would cost a few percent every window) and keeps 429s rare."""
-    result = simulate(FixedWindow(50), latency=latency, jitter=jitter, duration=60, seed=seed)
-    assert result.window_length == pytest.approx(1.0)
+    more, which would cost a few percent every window) and keeps 429s rare. (Before,
+    these ran at 0.45-0.87 of the limit with up to 8% 429s, except the first two.)"""
+    result = simulate(
+        FixedWindow(50),
+        latency=latency,
+        jitter=jitter,
+        server_time=server_time,
+        duration=60,
+        seed=seed,
+    )
+    assert result.window_length == pytest.approx(1.0, abs=0.025)
     assert result.steady_per_second >= steady * 50
     assert result.throttled_share <= 0.01
 
@@ -360,14 +384,15 @@ def test_the_window_estimate_learns_the_length_from_resets() -> None:
     for second in range(5):
         for i in range(10):
             sent = 2.0 * second + 0.01 * i
-            assert not window.observe(sent + 0.001, Reply(sent), 10, 9 - i, overtaking=1)
+            placed = window.observe(sent + 0.001, Reply(sent), 10, 9 - i, overtaking=1)
+            assert placed is (NEW if i == 0 else CURRENT)
     assert window.length == pytest.approx(2.0)
     assert window.end() == pytest.approx(8.0 + 2.0 + 0.02)
     # then `Remaining` creeps up (a step at a time, no reset) for several windows,
     # with budget to spare: not a fixed window
-    assert not window.observe(10.5, Reply(10.5), 10, 1, overtaking=1)
-    assert not window.observe(13.0, Reply(13.0), 10, 2, overtaking=1)
-    assert window.observe(16.0, Reply(16.0), 10, 3, overtaking=1)
+    assert window.observe(10.5, Reply(10.5), 10, 1, overtaking=1) is CURRENT
+    assert window.observe(13.0, Reply(13.0), 10, 2, overtaking=1) is CURRENT
+    assert window.observe(16.0, Reply(16.0), 10, 3, overtaking=1) is Placed.NOT_A_WINDOW
     assert window.length is None
 
 
@@ -391,19 +416,32 @@ def test_the_budget_holds_a_spent_window_to_its_end_then_refills() -> None:
     assert budget.remaining == 5
 
 
+def three_windows_of_five() -> tuple[Pacer, Callable[[float, int], None]]:
+    """A pacer that has seen three one-second windows of 5, and `answer(sent, remaining)`,
+    which gives it a reply 10 ms after the request was sent."""
+    clock = FakeClock()
+    pacer = Pacer(clock=clock, max_pause=60.0)
+
+    def answer(sent: float, remaining: int) -> None:
+        clock.now = sent + 0.01
+        pacer.on_reply(Reply(sent, limit=5, remaining=remaining))
+
+    for start in (0.0, 1.0, 2.0):
+        for i in range(5):
+            answer(start + 0.1 * i, 4 - i)
+    assert pacer.window.length == pytest.approx(1.0)
+    return pacer, answer
+
+
 def test_a_late_reply_of_the_old_window_does_not_spend_the_new_ones_budget() -> None:
     """Replies overtake each other: the old window's `Remaining: 0` may come after the
     new window's first replies. What is left of the new window stays what it said."""
-    pacer = Pacer(clock=FakeClock(), max_pause=60.0)
-    for start in (0.0, 1.0, 2.0):
-        for i in range(5):
-            pacer.on_reply(Reply(start + 0.1 * i, limit=5, remaining=4 - i))
-    assert pacer.window.length == pytest.approx(1.0)
-    pacer.on_reply(Reply(3.0, limit=5, remaining=4))  # the new window opened
-    pacer.on_reply(Reply(2.95, limit=5, remaining=0))  # late: sent before it opened
+    pacer, answer = three_windows_of_five()
+    answer(3.0, 4)  # the new window opened
+    answer(2.95, 0)  # late: sent before it opened
     assert pacer.budget.remaining == 4
-    pacer.on_reply(Reply(3.1, limit=5, remaining=2))
-    pacer.on_reply(Reply(3.05, limit=5, remaining=3))  # overtaken in the same window
+    answer(3.1, 2)
+    answer(3.05, 3)  # overtaken in the same window
     assert pacer.budget.remaining == 2
 
 
@@ -422,6 +460,30 @@ def test_a_late_reply_can_say_which_request_opened_the_window() -> None:
     assert window.end() == pytest.approx(3.0 + 0.03 + 1.0 + 0.01)  # its slack: 0.03
 
 
+def test_a_request_that_overtook_the_opener_is_not_taken_for_this_window() -> None:
+    """Sent just after the opener but there first, a request is counted in the old
+    window (`Remaining: 0`). It neither spends the new window's budget nor makes the
+    next reply of the new window look like yet another window."""
+    pacer, answer = three_windows_of_five()
+    answer(3.0, 4)  # the new window's opener
+    answer(3.001, 0)  # overtook it: the old window's
+    assert pacer.budget.remaining == 4
+    answer(3.2, 3)
+    assert pacer.budget.remaining == 3
+    assert pacer.window.opened == pytest.approx(3.0)
+    assert pacer.window.length == pytest.approx(1.0)
+
+
+def test_a_late_opener_does_not_raise_the_budget() -> None:
+    """The opener answered after a later request of its window: what is left is still
+    what the later request said."""
+    pacer, answer = three_windows_of_five()
+    answer(3.02, 3)
+    answer(3.0, 4)  # the opener, late
+    assert pacer.window.opened == pytest.approx(3.0)
+    assert pacer.budget.remaining == 3
+
+
 def test_a_429_inside_a_window_says_it_is_longer() -> None:
     window = WindowEstimate()
     for start in (0.0, 0.6, 1.2):  # resets 0.6 s apart while nothing was refused
@@ -429,7 +491,9 @@ def test_a_429_inside_a_window_says_it_is_longer() -> None:
             window.observe(start + 0.01 * i, Reply(start + 0.01 * i), 5, 4 - i, overtaking=1)
     assert window.length == pytest.approx(0.6)
     window.observe(1.9, Reply(1.9, throttled=True), 5, 0, overtaking=1)
-    assert window.length is not None
+    assert window.length == pytest.approx(0.6)  # once could be a misread reply ...
+    window.observe(1.95, Reply(1.95, throttled=True), 5, 0, overtaking=1)
+    assert window.length is not None  # ... twice is the window
     assert window.length >= 0.7
 
 

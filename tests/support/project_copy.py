@@ -2,10 +2,10 @@
 `make` (tests/spec, tests/gates).
 
 `copy_project(where)` copies every file git knows of (tracked, and new files that are not
-ignored) with their times, so that the install stamp of the linked .venv stays newer than
-the copy's inputs, and links the checkout's .venv and node_modules. Run `make` in a copy
-with `-o .venv/.installed` (`MAKE_IN_COPY`): remaking the shared .venv from a copy would
-repoint its editable install at the copy.
+ignored), keeping their times, and links the checkout's .venv and node_modules. Run `make`
+in a copy as `MAKE_IN_COPY`, which never remakes those two: remaking the shared .venv from
+a copy would repoint its editable install at the copy, and `npm ci` would rewrite the
+checkout's node_modules.
 
 `ACTIVITY_ANCHOR` and `CREATE_ANCHOR` are the lines of openapi.yaml after which those tests
 add a response property (to `Activity`) or a request property (to `ActivityCreate`).
@@ -18,7 +18,14 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-MAKE_IN_COPY = ["make", "--no-print-directory", "-o", ".venv/.installed"]
+MAKE_IN_COPY = [
+    "make",
+    "--no-print-directory",
+    "-o",
+    ".venv/.installed",
+    "-o",
+    "node_modules/.installed",
+]
 ACTIVITY_ANCHOR = '        author:\n          $ref: "#/components/schemas/Author"\n'
 CREATE_ANCHOR = "            - Client called to discuss project requirements.\n    Activity:\n"
 

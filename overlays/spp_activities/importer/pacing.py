@@ -40,12 +40,14 @@ that they can be tested with a fake one; `AsyncPacer` adds the waiting.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import math
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 Clock = Callable[[], float]
 
@@ -98,22 +100,34 @@ class Pause:
         self.until = max(self.until, now + pause)
 
 
+class Placed(StrEnum):
+    """Which window a reply speaks of (`WindowEstimate.observe`)."""
+
+    NEW = "new"  # it opened a window
+    CURRENT = "current"
+    OLDER = "older"  # a window gone by: it came late, or overtook the opener
+    NOT_A_WINDOW = "not a window"  # the throttle turned out not to be a fixed window
+
+
 class WindowEstimate:
     """Learns a fixed window's length from the times `Remaining` jumps back up.
 
     A window opens when the first request after the last one ended *arrives*; the
     pacer knows send times and round trips. A request arrived between its send time
     (plus the fastest one-way trip, which cancels out) and that plus its *slack*:
-    how much longer its round trip took than the fastest recent one.
+    how much longer its round trip took than the fastest of the last 64.
 
     Every reset bounds the length: the old window's last counted request arrived
     before the window ended, the new window's opener after it; a 429 inside a
     window also says it had not ended. The bounds are widened by the slack, so that
-    they hold however the latency varies, and `Remaining` must rise by more than
-    replies can overtake each other to count as a reset. The estimate is the whole
-    number of seconds between the bounds when there is only one and the upper bound
-    is within 10% of it (windows are whole seconds in the throttles we know,
-    Laravel's included), else the upper bound. Only bounds are learnt, never the
+    they hold however the latency varies; evidence against them counts only when it
+    comes twice in a row. `Remaining` must rise by more than replies can overtake each
+    other to count as a new window, and a reply that falls by as much, sent before
+    the opener can have arrived, overtook the opener and speaks of the old window.
+    The estimate is the whole number of seconds between the bounds when there is only
+    one and the upper bound is within 10% of it (windows are whole seconds in the
+    throttles we know, Laravel's included), else the upper bound (with no upper bound
+    yet, the last estimate raised to the lower bound). Only bounds are learnt, never the
     gaps between resets themselves: after a spent window the pacer chose when to
     knock, and a gap fed into the estimate it was timed by creeps up window after
     window (to 1.05 s for a one-second window on the benchmark). A late reply can
@@ -133,6 +147,7 @@ class WindowEstimate:
         self._last_counted = -math.inf  # send time of this window's last counted request
         self._lower = 0.0  # the length is more than this ...
         self._upper = math.inf  # ... and at most this
+        self._disagreed = 0  # evidence against the bounds, in a row
         self._round_trips: deque[float] = deque(maxlen=64)
         self._old: tuple[float, int] | None = None  # the window before: opener, last level
 
@@ -144,16 +159,18 @@ class WindowEstimate:
 
     def observe(
         self, now: float, reply: Reply, limit: int, remaining: int, *, overtaking: int
-    ) -> bool:
-        """Learn from one reply with budget headers; True if the throttle turned out not
-        to be a fixed window (no reset for several windows, and budget to spare).
+    ) -> Placed:
+        """Learn from one reply with budget headers, and say which window it speaks of.
 
-        `overtaking`: how many replies may overtake another (the most requests in
-        flight at once); within one window `Remaining` rises by no more than that."""
+        `overtaking`: how many replies may have overtaken this one (the requests sent
+        while it was out, and those already in flight then); within one window
+        `Remaining` moves against the order of the replies by no more than that, so a
+        larger rise is a new window and a larger fall an old one."""
         slack = self._slack(now - reply.sent_at)
         sent = reply.sent_at
         opened = self.opened
-        jump = max(2, min(limit // 2, overtaking + 1))  # more: a new window
+        jump = max(2, min(limit // 2, overtaking + 1))
+        placed = Placed.CURRENT
         if opened is None or sent >= opened:
             level = 0 if self._level is None else self._level
             if reply.throttled:
@@ -163,16 +180,23 @@ class WindowEstimate:
             elif opened is None or remaining - level >= jump:
                 self._on_reset(now, sent, slack)
                 self._level = remaining
+                placed = Placed.NEW
+            elif level - remaining >= jump and sent <= opened + self._opened_slack + min(
+                self._round_trips
+            ):
+                # Sent before the opener can have arrived, and counted in the old window:
+                # it overtook the opener on its way to the server.
+                placed = Placed.OLDER
             else:
                 self._last_counted = max(self._last_counted, sent)
                 self._level = remaining
-        elif not reply.throttled and self._old is not None:
-            old_opened, old_level = self._old
-            if remaining - old_level >= jump:
-                # A late reply: this request, sent before the one taken as the
-                # window's opener, was counted in the new window first.
-                self.opened, self._opened_slack = sent, slack
-                self._bound(upper=sent + slack - old_opened)
+        elif not reply.throttled and self._old is not None and remaining - self._old[1] >= jump:
+            # A late reply: this request, sent before the one taken as the window's
+            # opener, was counted in the new window first.
+            self.opened, self._opened_slack = sent, slack
+            self._bound(upper=sent + slack - self._old[0])
+        else:
+            placed = Placed.OLDER
         if (
             self.length is not None
             and self.opened is not None
@@ -182,8 +206,8 @@ class WindowEstimate:
             # Not a fixed window (e.g. a token bucket refilling continuously).
             self.length = self.opened = self._old = None
             self._lower, self._upper = 0.0, math.inf
-            return True
-        return False
+            return Placed.NOT_A_WINDOW
+        return placed
 
     def _on_reset(self, now: float, sent_at: float, slack: float) -> None:
         """A new window opened (or a bucket refilled while idle)."""
@@ -201,8 +225,14 @@ class WindowEstimate:
     def _bound(self, *, lower: float = 0.0, upper: float = math.inf) -> None:
         """Narrow the bounds of the length, and choose the estimate between them."""
         lower, upper = max(self._lower, lower), min(self._upper, upper)
-        if lower >= upper:  # they disagree (a throttle that changed?): trust the newest
+        if lower >= upper:
+            # The evidence disagrees: a reply misread, or a throttle that changed. Once
+            # is ignored; when it happens again, the newest evidence is trusted.
+            self._disagreed += 1
+            if self._disagreed < 2:
+                return
             lower, upper = (lower, math.inf) if upper == self._upper else (0.0, upper)
+        self._disagreed = 0
         self._lower, self._upper = lower, upper
         if upper == math.inf:
             if self.length is not None:
@@ -435,7 +465,8 @@ class Pacer:
         self.answered = 0
         self.accepted = 0
         self.throttles = 0
-        self.most_in_flight = 0  # how many replies may overtake another
+        self.most_in_flight = 0  # with those sent since, how many replies may overtake one
+        self._send_times: deque[float] = deque(maxlen=1024)  # the last sends, in order
 
     def now(self) -> float:
         return self._clock()
@@ -463,6 +494,7 @@ class Pacer:
             return delay
         self.sent += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        self._send_times.append(now)
         self.meter.count(now)
         return 0.0
 
@@ -490,13 +522,15 @@ class Pacer:
     def _learn_budget(self, now: float, reply: Reply, limit: int) -> None:
         assert reply.remaining is not None
         remaining = 0 if reply.throttled else reply.remaining
-        opened = self.window.opened
-        if self.window.observe(now, reply, limit, remaining, overtaking=self.most_in_flight):
+        sent_since = len(self._send_times) - bisect.bisect_right(self._send_times, reply.sent_at)
+        placed = self.window.observe(
+            now, reply, limit, remaining, overtaking=sent_since + self.most_in_flight
+        )
+        if placed is Placed.NOT_A_WINDOW:
             self.refill.restart()
-        window = self.window
-        if window.length is None or window.opened is None or window.opened != opened:
+        if self.window.length is None or placed in (Placed.NEW, Placed.NOT_A_WINDOW):
             self.budget.observe(limit, remaining, reply.throttled, same_window=False)
-        elif reply.sent_at >= window.opened:  # older replies speak of a window gone by
+        elif placed is Placed.CURRENT:  # what an older window had left says nothing now
             self.budget.observe(limit, remaining, reply.throttled, same_window=True)
         if reply.throttled:
             self.refill.on_throttled()
@@ -529,6 +563,10 @@ class AsyncPacer:
     def __init__(self, pacer: Pacer) -> None:
         self.pacer = pacer
         self._changed = asyncio.Event()
+
+    def now(self) -> float:
+        """The pacer's clock: pass the time a request leaves back in its `Reply`."""
+        return self.pacer.now()
 
     async def acquire(self) -> float:
         """Wait until a request may leave; returns the send time to pass back in `Reply`."""

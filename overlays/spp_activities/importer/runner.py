@@ -671,6 +671,7 @@ class _Runner:
             if not marked:
                 await self.writer.mark_sending(row)
                 marked = True
+                sent_at = self.pacer.now()  # it leaves now, once the mark is committed
             self.tally.requests += 1
             try:
                 response = await self.client.activities.with_raw_response.create(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from spp_activities.lazy_exports import lazy_exports
+from spp_activities.lazy_exports import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from spp_activities.sandbox.app import MAX_BODY_BYTES
@@ -64,4 +64,4 @@ __all__ = [
 ]
 
 
-__getattr__, __dir__ = lazy_exports(__name__, _SOURCES)
+__getattr__, __dir__ = _lazy_exports(globals(), _SOURCES)
