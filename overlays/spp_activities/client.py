@@ -704,34 +704,48 @@ class AsyncSPPClient(_BaseClient[httpx.AsyncClient, Callable[[float], Awaitable[
     async def _attempt(self, call: _Call) -> httpx.Response | Exception:
         """Send once and read the reply within the deadline and the size cap."""
         request = call.begin()
+        if self._owns_http_client:
+            # Every socket operation of the own pool ends by the deadline.
+            deadline = ATTEMPT_DEADLINE.set(call.attempt_deadline)
+            try:
+                return await self._exchange(call, request)
+            except (httpx.RequestError, ReplyTooLarge) as exc:
+                return exc
+            finally:
+                ATTEMPT_DEADLINE.reset(deadline)
+        # Your own httpx.AsyncClient: the attempt runs in a cancel scope.
         request.extensions["trace"] = call.trace
         try:
             with anyio.fail_after(call.time_left()):
-                response = await self._http.send(
-                    request, stream=True, auth=call.auth, follow_redirects=False
-                )
-                try:
-                    reader = call.reader(response)
-                    if reader is None:
-                        result = response
-                        await response.aread()
-                    else:
-                        already = reader.already_read()
-                        if already is not None:
-                            result = already
-                        else:
-                            async for chunk in response.aiter_raw():
-                                reader.feed(chunk)
-                            result = reader.response()
-                finally:
-                    await response.aclose()
-            if result is not response:
-                result.elapsed = response.elapsed
-            return result
+                return await self._exchange(call, request)
         except TimeoutError:
             return _DeadlinePassed(call.sent)
         except (httpx.RequestError, ReplyTooLarge) as exc:
             return exc
+
+    async def _exchange(self, call: _Call, request: httpx.Request) -> httpx.Response:
+        """The request sent and its reply read, within the size cap."""
+        response = await self._http.send(
+            request, stream=True, auth=call.auth, follow_redirects=False
+        )
+        try:
+            reader = call.reader(response)
+            if reader is None:
+                result = response
+                await response.aread()
+            else:
+                already = reader.already_read()
+                if already is not None:
+                    result = already
+                else:
+                    async for chunk in response.aiter_raw():
+                        reader.feed(chunk)
+                    result = reader.response()
+        finally:
+            await response.aclose()
+        if result is not response:
+            result.elapsed = response.elapsed
+        return result
 
     async def aclose(self) -> None:
         """Close the connections, unless the httpx.AsyncClient was passed in by you (or

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+import httpx
 import pytest
 from client_helpers import ACTIVITY, LoopbackServer
 from spp_activities import (
@@ -34,10 +35,14 @@ TOKEN = "sk-test-bounds-Rr4"
 Factory = Callable[[Callable[[BaseHTTPRequestHandler], None]], LoopbackServer]
 
 
-@pytest.fixture(params=["sync", "async"])
+@pytest.fixture(params=["sync", "async", "async-your-http-client"])
 def create(request: pytest.FixtureRequest) -> Callable[..., Any]:
     """``create(url, client_id, content, client={client options}, **per-call options)``
-    on a fresh client of one kind against a real server: no mock transport between."""
+    on a fresh client of one kind against a real server: no mock transport between.
+
+    The client's own pools end every socket operation by the deadline; with your own
+    ``httpx.AsyncClient`` ("async-your-http-client") the async client keeps it with a
+    cancel scope instead, so both ways are held to the same behaviour."""
 
     def run(
         url: str, client_id: int, content: str, client: dict[str, Any] | None = None, **options: Any
@@ -48,6 +53,12 @@ def create(request: pytest.FixtureRequest) -> Callable[..., Any]:
                 return sync_client.activities.create(client_id, content, **options)
 
         async def main() -> Any:
+            if request.param == "async-your-http-client":
+                async with (
+                    httpx.AsyncClient() as http,
+                    AsyncSPPClient(url, TOKEN, http_client=http, **client_options) as async_client,
+                ):
+                    return await async_client.activities.create(client_id, content, **options)
             async with AsyncSPPClient(url, TOKEN, **client_options) as async_client:
                 return await async_client.activities.create(client_id, content, **options)
 
@@ -287,12 +298,16 @@ def test_an_oversized_error_reply_keeps_its_outcome(
     assert str(caught.value).startswith(f"{status} ")
 
 
-def test_the_sync_socket_clip_is_installed_on_the_own_pool() -> None:
+def test_the_socket_clip_is_installed_on_the_own_pools() -> None:
     """httpx offers no public way to pass a network backend: if the private path the
     client uses moves, this fails at once (the trickle tests would hang first)."""
-    from spp_activities.transport import _DeadlineBackend
+    from spp_activities.transport import _AsyncDeadlineBackend, _DeadlineBackend
 
     for url in ("https://example.spp.co", "http://127.0.0.1:8000"):
         with SPPClient(url, "t") as client:
             pool = client._http._transport._pool  # type: ignore[attr-defined]
             assert isinstance(pool._network_backend, _DeadlineBackend)
+        async_client = AsyncSPPClient(url, "t")
+        pool = async_client._http._transport._pool  # type: ignore[attr-defined]
+        assert isinstance(pool._network_backend, _AsyncDeadlineBackend)
+        asyncio.run(async_client.aclose())
