@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .lazy_exports import lazy_exports as _lazy_exports
+from ._lazy_exports import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from spp_api.models import Activity, Author

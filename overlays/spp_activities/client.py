@@ -412,6 +412,7 @@ class _BaseClient(Generic[_HttpT, _SleepT]):
             retry_policy or RetryPolicy(),
             http,
             owns_http_client=http_client is None,
+            own_pool=http_client is None,
             headers_per_request=headers_per_request,
             pool_headers=pool_headers,
             sleep=self._default_sleep() if sleep is None else sleep,
@@ -424,6 +425,7 @@ class _BaseClient(Generic[_HttpT, _SleepT]):
         http: _HttpT,
         *,
         owns_http_client: bool,
+        own_pool: bool,
         headers_per_request: dict[str, str],
         pool_headers: dict[str, str],
         sleep: _SleepT,
@@ -431,7 +433,8 @@ class _BaseClient(Generic[_HttpT, _SleepT]):
         self._config = config
         self._policy = policy
         self._http: _HttpT = http
-        self._owns_http_client = owns_http_client
+        self._owns_http_client = owns_http_client  # closes it
+        self._own_pool = own_pool  # built here (also in a copy): socket operations clipped
         self._headers_per_request = headers_per_request
         self._pool_headers = pool_headers
         self._auth = BearerAuth(config.token)
@@ -486,6 +489,7 @@ class _BaseClient(Generic[_HttpT, _SleepT]):
             retry_policy or self._policy,
             self._http,
             owns_http_client=False,
+            own_pool=self._own_pool,
             headers_per_request=self._headers_per_request,
             pool_headers=self._pool_headers,
             sleep=self._sleep,
@@ -623,7 +627,7 @@ class SPPClient(_BaseClient[httpx.Client, Callable[[float], object]]):
             response = self._http.send(request, stream=True, auth=call.auth, follow_redirects=False)
             try:
                 reader = call.reader(response)
-                if reader is None and self._owns_http_client:
+                if reader is None and self._own_pool:
                     # Every socket read of the own pool ends by the deadline.
                     result = response
                     response.read()
@@ -704,7 +708,7 @@ class AsyncSPPClient(_BaseClient[httpx.AsyncClient, Callable[[float], Awaitable[
     async def _attempt(self, call: _Call) -> httpx.Response | Exception:
         """Send once and read the reply within the deadline and the size cap."""
         request = call.begin()
-        if self._owns_http_client:
+        if self._own_pool:
             # Every socket operation of the own pool ends by the deadline.
             deadline = ATTEMPT_DEADLINE.set(call.attempt_deadline)
             try:

@@ -58,7 +58,7 @@ __all__ = [
     "refuse_proxied_plain_http",
 ]
 
-#: The monotonic time the current attempt must end by; read by the sync socket wrapper.
+#: The monotonic time the current attempt must end by; read by the socket wrappers.
 ATTEMPT_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "spp_activities_attempt_deadline", default=None
 )

@@ -139,6 +139,7 @@ class LoopbackServer:
     def __init__(self, respond: Callable[[BaseHTTPRequestHandler], None]) -> None:
         self.hits = 0
         self.stopping = threading.Event()
+        self.events: list[str] = []  # what handlers saw happen, e.g. "client hung up"
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -161,6 +162,7 @@ class LoopbackServer:
         self._httpd.daemon_threads = True
         self._httpd.block_on_close = False  # a trickling handler stops on its own
         self._httpd.stopping = self.stopping  # type: ignore[attr-defined]
+        self._httpd.events = self.events  # type: ignore[attr-defined]
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()
 

@@ -55,7 +55,7 @@ def create(request: pytest.FixtureRequest) -> Callable[..., Any]:
         async def main() -> Any:
             if request.param == "async-your-http-client":
                 async with (
-                    httpx.AsyncClient() as http,
+                    httpx.AsyncClient(trust_env=False) as http,
                     AsyncSPPClient(url, TOKEN, http_client=http, **client_options) as async_client,
                 ):
                     return await async_client.activities.create(client_id, content, **options)
@@ -68,16 +68,34 @@ def create(request: pytest.FixtureRequest) -> Callable[..., Any]:
 
 
 def trickle(handler: BaseHTTPRequestHandler, head: bytes) -> None:
-    """Write ``head``, then one byte every half second until the test ends:
-    each read gets a byte well within httpx's per-read timeout."""
-    handler.wfile.write(head)
-    handler.wfile.flush()
+    """Write ``head``, then one byte every half second for two minutes or until the test
+    ends: each read gets a byte well within httpx's per-read timeout. Says in the
+    server's ``events`` how it ended."""
+    events = handler.server.events  # type: ignore[attr-defined]
     stopping = handler.server.stopping  # type: ignore[attr-defined]
-    for _ in range(240):
-        if stopping.wait(0.5):
-            return
-        handler.wfile.write(b"a")
+    try:
+        handler.wfile.write(head)
         handler.wfile.flush()
+        for _ in range(240):
+            if stopping.wait(0.5):
+                events.append("test ended")
+                return
+            handler.wfile.write(b"a")
+            handler.wfile.flush()
+    except OSError:
+        events.append("client hung up")
+        raise
+    events.append("trickled to the end")
+
+
+def assert_the_client_hung_up_mid_trickle(server: LoopbackServer) -> None:
+    """The client gave up on its own deadline while the server was still trickling,
+    rather than when the server stopped (the server notices at its next byte)."""
+    for _ in range(100):
+        if server.events:
+            break
+        server.stopping.wait(0.1)
+    assert server.events == ["client hung up"]
 
 
 def trickle_headers(handler: BaseHTTPRequestHandler) -> None:
@@ -114,6 +132,29 @@ def test_a_trickling_server_cannot_outlast_the_attempt_deadline(
     assert "after the request was sent" in str(error)
     assert error.attempts == 1  # an unknown outcome is not re-sent
     assert server.hits == 1
+    assert_the_client_hung_up_mid_trickle(server)
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_copy_from_with_options_keeps_the_pools_deadline(
+    loopback_server: Factory, kind: str
+) -> None:
+    """A copy shares the client's own pool, and with it the clip on every socket read:
+    a server that trickles its headers cannot outlast the copy's deadline either."""
+    server = loopback_server(trickle_headers)
+
+    def sync_copy() -> None:
+        with SPPClient(server.url, TOKEN) as client:
+            client.with_options(attempt_deadline=1.5).activities.create(1, "x")
+
+    async def async_copy() -> None:
+        async with AsyncSPPClient(server.url, TOKEN) as client:
+            await client.with_options(attempt_deadline=1.5).activities.create(1, "x")
+
+    run = sync_copy if kind == "sync" else lambda: asyncio.run(async_copy())
+    with pytest.raises(APITimeoutError, match=r"attempt_deadline=1.5 s"):
+        run()
+    assert_the_client_hung_up_mid_trickle(server)
 
 
 def test_the_call_deadline_bounds_a_call_with_a_generous_attempt_deadline(
@@ -123,6 +164,7 @@ def test_the_call_deadline_bounds_a_call_with_a_generous_attempt_deadline(
     with pytest.raises(APITimeoutError, match=r"call deadline \(call_deadline=1.5 s\)") as caught:
         create(server.url, 1, "x", client={"call_deadline": 1.5})  # attempt deadline: 60 s
     assert caught.value.may_have_been_created is True
+    assert_the_client_hung_up_mid_trickle(server)
 
 
 def test_per_call_deadlines_override_the_clients(

@@ -212,6 +212,19 @@ def test_a_fixed_window_is_used_to_the_full_when_latency_varies(
     assert result.throttled_share <= 0.01
 
 
+@pytest.mark.parametrize("seed", [1, 2])
+def test_more_workers_than_the_limit_do_not_confuse_the_window(seed: int) -> None:
+    """64 requests leave at once against a limit of 50: their replies come back in any
+    order, `Remaining` rising and falling by up to 49 within the first window. That is
+    not a series of windows (read so, the estimate fell to 0.03 s and one request in ten
+    was answered 429)."""
+    result = simulate(
+        FixedWindow(50), workers=64, latency=0.02, jitter=0.01, duration=30, seed=seed
+    )
+    assert result.window_length == pytest.approx(1.0, abs=0.025)
+    assert result.throttled_share <= 0.025  # the first burst's 14, and a few more
+
+
 def test_the_window_estimate_does_not_creep_in_a_long_run() -> None:
     """The gap between two windows is partly the pacer's own waiting; learning the
     length from those gaps made the estimate grow window after window (to 1.05 s and
@@ -474,6 +487,16 @@ def test_a_request_that_overtook_the_opener_is_not_taken_for_this_window() -> No
     assert pacer.window.length == pytest.approx(1.0)
 
 
+def test_a_429_for_a_request_that_overtook_the_opener_keeps_the_new_budget() -> None:
+    """Refused because it reached the server just before the window ended, a request
+    sent just after the opener says nothing about the new window: its budget stays."""
+    pacer, answer = three_windows_of_five()
+    answer(3.0, 4)  # the new window's opener
+    pacer.on_reply(Reply(3.001, throttled=True, retry_after=1.0, limit=5, remaining=0))
+    assert pacer.budget.remaining == 4
+    assert pacer.window.length == pytest.approx(1.0)
+
+
 def test_a_late_opener_does_not_raise_the_budget() -> None:
     """The opener answered after a later request of its window: what is left is still
     what the later request said."""
@@ -491,9 +514,9 @@ def test_a_429_inside_a_window_says_it_is_longer() -> None:
             window.observe(start + 0.01 * i, Reply(start + 0.01 * i), 5, 4 - i, overtaking=1)
     assert window.length == pytest.approx(0.6)
     window.observe(1.9, Reply(1.9, throttled=True), 5, 0, overtaking=1)
-    assert window.length == pytest.approx(0.6)  # once could be a misread reply ...
+    assert window.length == pytest.approx(0.6)  # one witness could be a misread reply ...
     window.observe(1.95, Reply(1.95, throttled=True), 5, 0, overtaking=1)
-    assert window.length is not None  # ... twice is the window
+    assert window.length is not None  # ... a second 429 says it is the window
     assert window.length >= 0.7
 
 

@@ -120,10 +120,13 @@ class WindowEstimate:
     Every reset bounds the length: the old window's last counted request arrived
     before the window ended, the new window's opener after it; a 429 inside a
     window also says it had not ended. The bounds are widened by the slack, so that
-    they hold however the latency varies; evidence against them counts only when it
-    comes twice in a row. `Remaining` must rise by more than replies can overtake each
-    other to count as a new window, and a reply that falls by as much, sent before
-    the opener can have arrived, overtook the opener and speaks of the old window.
+    they hold however the latency varies; evidence against them counts only when a
+    second witness gives it too (another window, or another 429). `Remaining` must
+    rise by more than replies can overtake each other, for a request sent after the
+    opener's reply came, to count as a new window, and a
+    reply that falls by as much (or a 429), sent before the opener can have arrived
+    (its send time, its slack and the fastest round trip), overtook the opener and
+    speaks of the old window.
     The estimate is the whole number of seconds between the bounds when there is only
     one and the upper bound is within 10% of it (windows are whole seconds in the
     throttles we know, Laravel's included), else the upper bound (with no upper bound
@@ -147,7 +150,7 @@ class WindowEstimate:
         self._last_counted = -math.inf  # send time of this window's last counted request
         self._lower = 0.0  # the length is more than this ...
         self._upper = math.inf  # ... and at most this
-        self._disagreed = 0  # evidence against the bounds, in a row
+        self._disagreed: float | None = None  # the witness that went against them
         self._round_trips: deque[float] = deque(maxlen=64)
         self._old: tuple[float, int] | None = None  # the window before: opener, last level
 
@@ -163,9 +166,10 @@ class WindowEstimate:
         """Learn from one reply with budget headers, and say which window it speaks of.
 
         `overtaking`: how many replies may have overtaken this one (the requests sent
-        while it was out, and those already in flight then); within one window
+        while it was out, and the most ever in flight at once); within one window
         `Remaining` moves against the order of the replies by no more than that, so a
-        larger rise is a new window and a larger fall an old one."""
+        larger rise is a new window, and a larger fall, from a request sent before the
+        opener can have arrived, an old one."""
         slack = self._slack(now - reply.sent_at)
         sent = reply.sent_at
         opened = self.opened
@@ -173,20 +177,26 @@ class WindowEstimate:
         placed = Placed.CURRENT
         if opened is None or sent >= opened:
             level = 0 if self._level is None else self._level
-            if reply.throttled:
+            if (
+                opened is not None
+                and self._old is not None  # there is an old window to speak of
+                and level - remaining >= jump
+                and sent <= opened + self._opened_slack + min(self._round_trips)
+            ):
+                # Sent before the opener can have arrived, and counted (or refused) in the
+                # old window: it overtook the opener on its way to the server.
+                placed = Placed.OLDER
+            elif reply.throttled:
                 if opened is not None:
                     # Refused inside the current window: it lasts longer than that.
-                    self._bound(lower=sent - opened - self._opened_slack)
-            elif opened is None or remaining - level >= jump:
+                    # Each refusal is a witness of its own.
+                    self._bound(lower=sent - opened - self._opened_slack, source=sent)
+            elif opened is None or (remaining - level >= jump and sent >= self.opened_seen_at):
+                # (A request sent before the opener's reply came can be a new window's
+                # only if the window is shorter than a round trip: it is read as reordering.)
                 self._on_reset(now, sent, slack)
                 self._level = remaining
                 placed = Placed.NEW
-            elif level - remaining >= jump and sent <= opened + self._opened_slack + min(
-                self._round_trips
-            ):
-                # Sent before the opener can have arrived, and counted in the old window:
-                # it overtook the opener on its way to the server.
-                placed = Placed.OLDER
             else:
                 self._last_counted = max(self._last_counted, sent)
                 self._level = remaining
@@ -194,7 +204,7 @@ class WindowEstimate:
             # A late reply: this request, sent before the one taken as the window's
             # opener, was counted in the new window first.
             self.opened, self._opened_slack = sent, slack
-            self._bound(upper=sent + slack - self._old[0])
+            self._bound(upper=sent + slack - self._old[0], source=self._old[0])
         else:
             placed = Placed.OLDER
         if (
@@ -217,22 +227,26 @@ class WindowEstimate:
             self._bound(
                 lower=self._last_counted - self.opened - self._opened_slack,
                 upper=sent_at + slack - self.opened,
+                source=self.opened,
             )
         self.opened, self._opened_slack = sent_at, slack
         self.opened_seen_at = now
         self._last_counted = sent_at
 
-    def _bound(self, *, lower: float = 0.0, upper: float = math.inf) -> None:
-        """Narrow the bounds of the length, and choose the estimate between them."""
+    def _bound(self, *, source: float, lower: float = 0.0, upper: float = math.inf) -> None:
+        """Narrow the bounds of the length with what one witness (`source`: the opener
+        of the window a reset speaks of, or the send time of a 429) showed, and choose
+        the estimate between them."""
         lower, upper = max(self._lower, lower), min(self._upper, upper)
         if lower >= upper:
-            # The evidence disagrees: a reply misread, or a throttle that changed. Once
-            # is ignored; when it happens again, the newest evidence is trusted.
-            self._disagreed += 1
-            if self._disagreed < 2:
+            # The evidence disagrees: a reply misread, or a throttle that changed. One
+            # witness is not enough; when another says so too, the newest evidence is
+            # trusted.
+            if self._disagreed is None or self._disagreed == source:
+                self._disagreed = source
                 return
             lower, upper = (lower, math.inf) if upper == self._upper else (0.0, upper)
-        self._disagreed = 0
+        self._disagreed = None
         self._lower, self._upper = lower, upper
         if upper == math.inf:
             if self.length is not None:

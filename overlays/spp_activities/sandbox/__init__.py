@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from spp_activities.lazy_exports import lazy_exports as _lazy_exports
+from spp_activities._lazy_exports import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from spp_activities.sandbox.app import MAX_BODY_BYTES
