@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from import_helpers import (
 )
 from spp_activities.client import RawResponse
 from spp_activities.importer.journal import Journal
-from spp_activities.importer.pacing import Pacer
+from spp_activities.importer.pacing import Pacer, Reply
 from spp_activities.sandbox import Sandbox
 
 AWKWARD = [
@@ -492,6 +493,40 @@ def test_a_run_whose_worker_fails_ends_wherever_the_failure_lands(
     assert "unexpected RuntimeError: the pacer broke" in result.err
     assert len(copies(sandbox.activities())) < len(rows)
     assert set(copies(sandbox.activities()).values()) <= {1}
+
+
+def test_the_pacer_learns_when_a_row_left_not_when_it_was_allowed_to(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    run_cli: Callable[..., Run],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A row leaves only once its `sending` mark is committed; the time the pacer is
+    told it was sent (from which it learns the throttle's window) is after that wait,
+    not when the pacer let it go (here each commit takes 50 ms)."""
+    commit, on_reply = Journal.commit, Pacer.on_reply
+    committed: list[float] = []  # when each mark's commit ended
+    told: list[float] = []  # the send times the pacer was told
+
+    def slow_commit(self: Journal, outcomes: Any, sending: Any) -> None:
+        if sending:
+            time.sleep(0.05)
+        commit(self, outcomes, sending)
+        if sending:
+            committed.append(time.monotonic())
+
+    def recording_on_reply(self: Pacer, reply: Reply) -> None:
+        told.append(reply.sent_at)
+        on_reply(self, reply)
+
+    monkeypatch.setattr(Journal, "commit", slow_commit)
+    monkeypatch.setattr(Pacer, "on_reply", recording_on_reply)
+    path = write_csv(tmp_path / "notes.csv", numbered_rows(8), ["client_id", "content"])
+    args = ["import", path, "--concurrency", 1, "--progress", "none"]
+    result = run_cli(args, workspace=sandbox.workspace_url, token=sandbox.token)
+    assert result.code == 0, result.err
+    assert len(told) == len(committed) == 8  # one row at a time: mark, send, reply
+    assert all(sent >= done for sent, done in zip(told, committed, strict=True))
 
 
 @pytest.mark.timeout(60)
