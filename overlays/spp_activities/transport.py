@@ -38,7 +38,7 @@ import ipaddress
 import time
 import zlib
 from collections.abc import Callable, Generator, Mapping
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import httpcore
 import httpx
@@ -141,35 +141,34 @@ def refuse_proxied_plain_http(http: httpx.Client | httpx.AsyncClient, base_url: 
 
 def new_http_client(config: ClientConfig, headers: Mapping[str, str]) -> httpx.Client:
     """The client's own pool; ``headers``: what it sends on every request."""
-    client = httpx.Client(
-        headers=headers,
-        timeout=config.timeout,
-        follow_redirects=False,
-        mounts=_no_proxy_for(config.base_url),
-    )
-    _clip_socket_operations([client._transport, *client._mounts.values()], _DeadlineBackend)
-    return client
+    return _clipped(httpx.Client(**_own_pool_options(config, headers)), _DeadlineBackend)
 
 
 def new_async_http_client(config: ClientConfig, headers: Mapping[str, str]) -> httpx.AsyncClient:
     """The async client's own pool; ``headers``: what it sends on every request."""
-    client = httpx.AsyncClient(
-        headers=headers,
-        timeout=config.timeout,
-        follow_redirects=False,
-        mounts=_no_proxy_for(config.base_url),
-    )
-    transports = [client._transport, *client._mounts.values()]
-    _clip_socket_operations(transports, _AsyncDeadlineBackend)
-    return client
+    return _clipped(httpx.AsyncClient(**_own_pool_options(config, headers)), _AsyncDeadlineBackend)
 
 
-def _clip_socket_operations(transports: list[Any], wrapper: Callable[[Any], Any]) -> None:
-    """Wrap the network backend of each transport's pool (a mount of None has none)."""
-    for transport in transports:
+def _own_pool_options(config: ClientConfig, headers: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "headers": headers,
+        "timeout": config.timeout,
+        "follow_redirects": False,
+        "mounts": _no_proxy_for(config.base_url),
+    }
+
+
+_ClientT = TypeVar("_ClientT", httpx.Client, httpx.AsyncClient)
+
+
+def _clipped(client: _ClientT, wrapper: Callable[[Any], Any]) -> _ClientT:
+    """Wrap the network backend of each of the client's pools (a mount of None has none)
+    so that every socket operation ends by the attempt's deadline."""
+    for transport in [client._transport, *client._mounts.values()]:
         pool = getattr(transport, "_pool", None)
         if pool is not None and hasattr(pool, "_network_backend"):
             pool._network_backend = wrapper(pool._network_backend)
+    return client
 
 
 # ---------------------------------------------------------------------------

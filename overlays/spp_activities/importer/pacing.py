@@ -152,6 +152,7 @@ class WindowEstimate:
         self._upper = math.inf  # ... and at most this
         self._disagreed: float | None = None  # the witness that went against them
         self._round_trips: deque[float] = deque(maxlen=64)
+        self._fastest = 0.0  # the fastest of them
         self._old: tuple[float, int] | None = None  # the window before: opener, last level
 
     def end(self) -> float | None:
@@ -181,7 +182,7 @@ class WindowEstimate:
                 opened is not None
                 and self._old is not None  # there is an old window to speak of
                 and level - remaining >= jump
-                and sent <= opened + self._opened_slack + min(self._round_trips)
+                and sent <= opened + self._opened_slack + self._fastest
             ):
                 # Sent before the opener can have arrived, and counted (or refused) in the
                 # old window: it overtook the opener on its way to the server.
@@ -257,9 +258,9 @@ class WindowEstimate:
 
     def _slack(self, round_trip: float) -> float:
         """How much longer this round trip took than the fastest of the recent ones."""
-        trips = self._round_trips
-        trips.append(round_trip)
-        return round_trip - min(trips)
+        self._round_trips.append(round_trip)
+        self._fastest = min(self._round_trips)
+        return round_trip - self._fastest
 
 
 class RefillEstimate:
